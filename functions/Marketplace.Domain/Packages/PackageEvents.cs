@@ -1,0 +1,42 @@
+using System.Text.Json.Serialization;
+using Marketplace.Signing;
+
+namespace Marketplace.Packages;
+
+/// <summary>Every event of a package stream and of download streams names its package (normalised).</summary>
+public interface IPackageEvent
+{
+    string Name { get; }
+}
+
+/// <summary>An event about one version of a package.</summary>
+public interface IVersionEvent : IPackageEvent
+{
+    /// <summary>The version's identity: SemVer text without build metadata.</summary>
+    string VersionKey { get; }
+}
+
+/// <summary>A new immutable version. <see cref="Version"/> is the text as published, build metadata included.</summary>
+public sealed record PackagePublished(
+    string Name,
+    string DisplayName,
+    string Version,
+    string Sha256,
+    long Size,
+    PackageManifest Manifest,
+    string KeyId,
+    string PublicKey,
+    DsseEnvelope Envelope,
+    DateTimeOffset PublishedAt) : IVersionEvent
+{
+    [JsonIgnore]
+    public string VersionKey => SemanticVersion.Parse(Version).Value!.Key;
+}
+
+public sealed record VersionYanked(string Name, string VersionKey, string? Reason, string KeyId, DateTimeOffset YankedAt) : IVersionEvent;
+
+public sealed record VersionUnyanked(string Name, string VersionKey, string KeyId, DateTimeOffset UnyankedAt) : IVersionEvent;
+
+public sealed record OwnerAdded(string Name, string KeyId, string PublicKey, string AddedBy, DateTimeOffset AddedAt) : IPackageEvent;
+
+public sealed record OwnerRemoved(string Name, string KeyId, string RemovedBy, DateTimeOffset RemovedAt) : IPackageEvent;

@@ -1,0 +1,90 @@
+using System.Text;
+using System.Text.RegularExpressions;
+
+namespace Marketplace.Packages;
+
+/// <summary>The manifest a publisher signs with the version (API.md, "Manifest").</summary>
+public sealed record PackageManifest(
+    string? Description = null,
+    IReadOnlyList<string>? Authors = null,
+    string? License = null,
+    string? Repository = null,
+    string? Homepage = null,
+    IReadOnlyList<string>? Keywords = null,
+    IReadOnlyList<string>? Categories = null,
+    IReadOnlyDictionary<string, string>? Dependencies = null,
+    string? Readme = null);
+
+public static partial class ManifestRules
+{
+    public const int MaxDescription = 1024;
+    public const int MaxAuthors = 32;
+    public const int MaxAuthorLength = 128;
+    public const int MaxTags = 10;
+    public const int MaxTagLength = 32;
+    public const int MaxDependencies = 256;
+    public const int MaxRangeLength = 128;
+    public const int MaxUrlLength = 2048;
+    public const int MaxLicenseLength = 256;
+    public const int MaxReadmeBytes = 64 * 1024;
+
+    public static DomainError? Validate(PackageManifest? m)
+    {
+        if (m is null) return DomainError.InvalidManifest("manifest is required.");
+        if (m.Description is { Length: > MaxDescription })
+            return DomainError.InvalidManifest($"description has at most {MaxDescription} characters.");
+        if (m.Authors is { } authors)
+        {
+            if (authors.Count > MaxAuthors) return DomainError.InvalidManifest($"authors has at most {MaxAuthors} entries.");
+            if (authors.Any(a => string.IsNullOrWhiteSpace(a) || a.Length > MaxAuthorLength || a.Any(char.IsControl)))
+                return DomainError.InvalidManifest($"each author is 1–{MaxAuthorLength} printable characters.");
+        }
+        if (m.License is { } license && (license.Length > MaxLicenseLength || !SpdxExpression().IsMatch(license)))
+            return DomainError.InvalidManifest("license must be an SPDX expression such as 'MIT' or '(Apache-2.0 OR MIT)'.");
+        if ((UrlError("repository", m.Repository) ?? UrlError("homepage", m.Homepage)) is { } urlError)
+            return urlError;
+        if ((TagError("keywords", m.Keywords) ?? TagError("categories", m.Categories)) is { } tagError)
+            return tagError;
+        if (m.Dependencies is { } deps)
+        {
+            if (deps.Count > MaxDependencies) return DomainError.InvalidManifest($"dependencies has at most {MaxDependencies} entries.");
+            foreach (var (name, range) in deps)
+            {
+                if (PackageName.Normalize(name).Error is { } nameError)
+                    return DomainError.InvalidManifest($"dependency name: {nameError.Detail}");
+                if (string.IsNullOrWhiteSpace(range) || range.Length > MaxRangeLength || !RangeCharacters().IsMatch(range))
+                    return DomainError.InvalidManifest($"dependency '{name}' needs an npm-style SemVer range such as '^1.2.0' or '>=2 <3'.");
+            }
+        }
+        if (m.Readme is { } readme && Encoding.UTF8.GetByteCount(readme) > MaxReadmeBytes)
+            return DomainError.InvalidManifest("readme is at most 64 KiB of UTF-8.");
+        return null;
+    }
+
+    private static DomainError? UrlError(string field, string? value)
+    {
+        if (value is null) return null;
+        if (value.Length > MaxUrlLength || !Uri.TryCreate(value, UriKind.Absolute, out var uri) || uri.Scheme != Uri.UriSchemeHttps || string.IsNullOrEmpty(uri.Host))
+            return DomainError.InvalidManifest($"{field} must be an absolute https URL.");
+        return null;
+    }
+
+    private static DomainError? TagError(string field, IReadOnlyList<string>? tags)
+    {
+        if (tags is null) return null;
+        if (tags.Count > MaxTags) return DomainError.InvalidManifest($"{field} has at most {MaxTags} entries.");
+        if (tags.Any(t => t is null || !TagPattern().IsMatch(t)))
+            return DomainError.InvalidManifest($"each of {field} is 1–{MaxTagLength} lowercase ASCII letters, digits or '-'.");
+        return null;
+    }
+
+    [GeneratedRegex(@"^[a-z0-9][a-z0-9-]{0,31}$")]
+    private static partial Regex TagPattern();
+
+    // SPDX license expression tokens: ids (with optional '+'), LicenseRef-, AND/OR/WITH and parentheses.
+    [GeneratedRegex(@"^\(*\s*[A-Za-z0-9][A-Za-z0-9.+:-]*\s*\)*(\s+(AND|OR|WITH)\s+\(*\s*[A-Za-z0-9][A-Za-z0-9.+:-]*\s*\)*)*$")]
+    private static partial Regex SpdxExpression();
+
+    [GeneratedRegex(@"^[0-9A-Za-z.*^~<>=| +-]+$")]
+    private static partial Regex RangeCharacters();
+}

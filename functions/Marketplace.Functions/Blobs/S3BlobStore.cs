@@ -1,0 +1,189 @@
+using System.Net;
+using System.Security.Cryptography;
+using Amazon.Runtime;
+using Amazon.S3;
+using Amazon.S3.Model;
+using Marketplace.Blobs;
+
+namespace Marketplace.Functions.Blobs;
+
+public sealed class S3BlobOptions
+{
+    public string Bucket { get; set; } = "";
+    /// <summary>An S3-protocol endpoint (s3rver, MinIO); unset means AWS itself in <see cref="Region"/>.</summary>
+    public string? ServiceUrl { get; set; }
+    public string Region { get; set; } = "us-east-1";
+    /// <summary>Static credentials for a local S3 server; unset means the default AWS credential chain.</summary>
+    public string? AccessKey { get; set; }
+    public string? SecretKey { get; set; }
+    /// <summary>When set, downloads redirect to <c>{CdnBaseUrl}/sha256/…</c> (CloudFront with origin access control).</summary>
+    public string? CdnBaseUrl { get; set; }
+}
+
+/// <summary>Blobs in S3: presigned GETs (or CDN URLs) for downloads, presigned PUTs into <c>uploads/</c> for large blobs.</summary>
+public sealed class S3BlobStore : IBlobStore, IDisposable
+{
+    private readonly AmazonS3Client _s3;
+    private readonly S3BlobOptions _options;
+    private readonly bool _http;
+
+    public S3BlobStore(S3BlobOptions options)
+    {
+        _options = options;
+        var config = new AmazonS3Config
+        {
+            // s3rver stores aws-chunked framing inside objects and ignores flexible checksums: keep both off.
+            RequestChecksumCalculation = RequestChecksumCalculation.WHEN_REQUIRED,
+            ResponseChecksumValidation = ResponseChecksumValidation.WHEN_REQUIRED,
+        };
+        if (options.ServiceUrl is { Length: > 0 } url)
+        {
+            config.ServiceURL = url;
+            config.ForcePathStyle = true;
+            config.AuthenticationRegion = options.Region;
+            _http = url.StartsWith("http://", StringComparison.OrdinalIgnoreCase);
+        }
+        else
+        {
+            config.RegionEndpoint = Amazon.RegionEndpoint.GetBySystemName(options.Region);
+        }
+        _s3 = options.AccessKey is { Length: > 0 }
+            ? new AmazonS3Client(new BasicAWSCredentials(options.AccessKey, options.SecretKey), config)
+            : new AmazonS3Client(config);
+    }
+
+    private static string UploadKey(string sha256) => "uploads/" + Digest.BlobKey(sha256);
+
+    public async Task<PutOutcome> PutAsync(string sha256, ReadOnlyMemory<byte> content, CancellationToken ct)
+    {
+        if (Convert.ToHexStringLower(SHA256.HashData(content.Span)) != sha256)
+            return PutOutcome.DigestMismatch;
+        if (await ExistsAsync(sha256, ct))
+            return PutOutcome.AlreadyStored;
+        using var body = new MemoryStream(content.ToArray(), writable: false);
+        await _s3.PutObjectAsync(new PutObjectRequest
+        {
+            BucketName = _options.Bucket,
+            Key = Digest.BlobKey(sha256),
+            InputStream = body,
+            ContentType = "application/octet-stream",
+            UseChunkEncoding = false,
+            AutoCloseStream = false,
+        }, ct);
+        return PutOutcome.Stored;
+    }
+
+    public async Task<PutOutcome> PromoteUploadAsync(string sha256, long size, CancellationToken ct)
+    {
+        if (await ExistsAsync(sha256, ct))
+            return PutOutcome.AlreadyStored;
+        GetObjectResponse staged;
+        try
+        {
+            staged = await _s3.GetObjectAsync(_options.Bucket, UploadKey(sha256), ct);
+        }
+        catch (AmazonS3Exception e) when (e.StatusCode == HttpStatusCode.NotFound)
+        {
+            return PutOutcome.NotUploaded;
+        }
+        // Clients upload straight to S3, so the staged bytes are hashed here before they become a blob.
+        using (staged)
+        {
+            if (staged.ContentLength != size)
+                return await Reject(sha256, ct);
+            using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+            var buffer = new byte[81920];
+            long total = 0;
+            int read;
+            while ((read = await staged.ResponseStream.ReadAsync(buffer, ct)) > 0)
+            {
+                total += read;
+                hash.AppendData(buffer, 0, read);
+            }
+            if (total != size || Convert.ToHexStringLower(hash.GetHashAndReset()) != sha256)
+                return await Reject(sha256, ct);
+        }
+        await _s3.CopyObjectAsync(new CopyObjectRequest
+        {
+            SourceBucket = _options.Bucket,
+            SourceKey = UploadKey(sha256),
+            DestinationBucket = _options.Bucket,
+            DestinationKey = Digest.BlobKey(sha256),
+        }, ct);
+        await _s3.DeleteObjectAsync(_options.Bucket, UploadKey(sha256), ct);
+        return PutOutcome.Stored;
+    }
+
+    private async Task<PutOutcome> Reject(string sha256, CancellationToken ct)
+    {
+        await _s3.DeleteObjectAsync(_options.Bucket, UploadKey(sha256), ct);
+        return PutOutcome.DigestMismatch;
+    }
+
+    public async Task<bool> ExistsAsync(string sha256, CancellationToken ct)
+    {
+        try
+        {
+            await _s3.GetObjectMetadataAsync(_options.Bucket, Digest.BlobKey(sha256), ct);
+            return true;
+        }
+        catch (AmazonS3Exception e) when (e.StatusCode == HttpStatusCode.NotFound)
+        {
+            return false;
+        }
+    }
+
+    public Task DeleteAsync(string sha256, CancellationToken ct) =>
+        _s3.DeleteObjectAsync(_options.Bucket, Digest.BlobKey(sha256), ct);
+
+    public Uri GetDownloadUrl(string sha256, string fileName, TimeSpan lifetime, Uri requestBase)
+    {
+        if (_options.CdnBaseUrl is { Length: > 0 } cdn)
+            return new Uri($"{cdn.TrimEnd('/')}/{Digest.BlobKey(sha256)}");
+        var request = new GetPreSignedUrlRequest
+        {
+            BucketName = _options.Bucket,
+            Key = Digest.BlobKey(sha256),
+            Verb = HttpVerb.GET,
+            Expires = DateTime.UtcNow.Add(lifetime),
+            Protocol = _http ? Protocol.HTTP : Protocol.HTTPS,
+        };
+        request.ResponseHeaderOverrides.ContentDisposition = $"attachment; filename=\"{fileName}\"";
+        return new Uri(_s3.GetPreSignedURL(request));
+    }
+
+    public PresignedUpload PresignUpload(string sha256, long size, TimeSpan lifetime, Uri requestBase)
+    {
+        var expires = DateTime.UtcNow.Add(lifetime);
+        var url = _s3.GetPreSignedURL(new GetPreSignedUrlRequest
+        {
+            BucketName = _options.Bucket,
+            Key = UploadKey(sha256),
+            Verb = HttpVerb.PUT,
+            Expires = expires,
+            ContentType = "application/octet-stream",
+            Protocol = _http ? Protocol.HTTP : Protocol.HTTPS,
+        });
+        return new PresignedUpload(new Uri(url), new Dictionary<string, string> { ["Content-Type"] = "application/octet-stream" },
+            new DateTimeOffset(expires, TimeSpan.Zero));
+    }
+
+    public async Task<bool> IsReachableAsync(CancellationToken ct)
+    {
+        try
+        {
+            await _s3.ListObjectsV2Async(new ListObjectsV2Request { BucketName = _options.Bucket, MaxKeys = 1 }, ct);
+            return true;
+        }
+        catch (AmazonServiceException)
+        {
+            return false;
+        }
+        catch (HttpRequestException)
+        {
+            return false;
+        }
+    }
+
+    public void Dispose() => _s3.Dispose();
+}

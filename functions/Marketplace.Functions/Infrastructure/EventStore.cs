@@ -1,0 +1,61 @@
+using JasperFx;
+using JasperFx.Events;
+using JasperFx.Events.Daemon;
+using Marketplace.Downloads;
+using Marketplace.Packages;
+using Marketplace.Projections;
+using Marten;
+using Weasel.Core;
+
+namespace Marketplace.Functions.Infrastructure;
+
+/// <summary>A signed statement that was accepted; its id (SHA-256 of the DSSE PAE) can never be accepted again.</summary>
+public sealed record StatementReceipt(string Id, string PayloadType, string Name, string KeyId, DateTimeOffset AcceptedAt);
+
+public static class EventStore
+{
+    /// <summary>
+    /// Marten on PostgreSQL: string stream keys (the normalised package name), correlation/causation/user
+    /// metadata on every event, the read models, and the async daemon in-process unless disabled.
+    /// </summary>
+    public static IServiceCollection AddEventStore(this IServiceCollection services, IConfiguration configuration)
+    {
+        var connection = configuration.GetConnectionString("Marketplace")
+            ?? throw new InvalidOperationException("ConnectionStrings:Marketplace is not set.");
+        var schema = configuration["Marten:Schema"] ?? "marketplace";
+        var daemon = configuration["Marten:Daemon"] ?? "Solo";
+
+        var marten = services.AddMarten(sp =>
+        {
+            var o = new StoreOptions();
+            o.Connection(connection);
+            o.DatabaseSchemaName = schema;
+            o.Events.DatabaseSchemaName = schema;
+            o.Events.StreamIdentity = StreamIdentity.AsString;
+            // Rich append assigns versions and global sequences before commit: publish answers with its sequence.
+            o.Events.AppendMode = EventAppendMode.Rich;
+            o.Events.TimeProvider = sp.GetRequiredService<TimeProvider>();
+            o.Events.MetadataConfig.CorrelationIdEnabled = true;
+            o.Events.MetadataConfig.CausationIdEnabled = true;
+            o.Events.MetadataConfig.UserNameEnabled = true;
+            o.Events.MetadataConfig.HeadersEnabled = true;
+            o.Events.AddEventTypes([
+                typeof(PackagePublished), typeof(VersionYanked), typeof(VersionUnyanked),
+                typeof(OwnerAdded), typeof(OwnerRemoved), typeof(Downloaded),
+            ]);
+            o.Schema.For<StatementReceipt>();
+            o.AddMarketplaceProjections();
+            o.Projections.Errors.SkipApplyErrors = false;
+            o.Projections.Errors.SkipSerializationErrors = false;
+            o.Projections.Errors.SkipUnknownEvents = false;
+            o.AutoCreateSchemaObjects = configuration.GetValue("Marten:ApplySchemaOnStartup", true) ? AutoCreate.CreateOrUpdate : AutoCreate.None;
+            return o;
+        }).UseLightweightSessions();
+
+        if (configuration.GetValue("Marten:ApplySchemaOnStartup", true))
+            marten.ApplyAllDatabaseChangesOnStartup();
+        if (string.Equals(daemon, "Solo", StringComparison.OrdinalIgnoreCase))
+            marten.AddAsyncDaemon(DaemonMode.Solo);
+        return services;
+    }
+}

@@ -1,0 +1,44 @@
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
+
+namespace Marketplace.Functions.Infrastructure;
+
+/// <summary>The one place where domain errors become RFC 9457 problem+json.</summary>
+public static class Problems
+{
+    public const string TypePrefix = "urn:marketplace:problem:";
+
+    public static ProblemHttpResult ToProblem(this DomainError error) =>
+        TypedResults.Problem(new ProblemDetails
+        {
+            Type = TypePrefix + error.Code,
+            Title = error.Title,
+            Status = error.Status,
+            Detail = error.Detail,
+            Extensions = { ["code"] = error.Code },
+        });
+
+    /// <summary>Gives every framework-made problem (404 route, 405, 500) a stable code too.</summary>
+    public static IServiceCollection AddMarketplaceProblems(this IServiceCollection services) =>
+        services.AddProblemDetails(o => o.CustomizeProblemDetails = ctx =>
+        {
+            var p = ctx.ProblemDetails;
+            if (p.Extensions.ContainsKey("code")) return;
+            var code = p.Status switch
+            {
+                400 => "invalid-request",
+                404 => "not-found",
+                405 => "method-not-allowed",
+                413 => "too-large",
+                415 => "unsupported-media-type",
+                429 => "rate-limited",
+                503 => "unavailable",
+                _ => "internal-error",
+            };
+            p.Extensions["code"] = code;
+            p.Type = TypePrefix + code;
+            // Never leak exception text to clients; the correlation id in the log finds it.
+            if (p.Status >= 500) p.Detail = "The request failed; retry later or report the correlation id.";
+            p.Extensions.Remove("exception");
+        });
+}

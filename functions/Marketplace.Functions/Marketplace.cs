@@ -1,0 +1,51 @@
+using Marketplace.Functions.Blobs;
+using Marketplace.Functions.Infrastructure;
+using Marketplace.Functions.Packages;
+using Marketplace.Functions.Packages.Downloading;
+using Marketplace.Functions.Packages.Owners;
+using Marketplace.Functions.Packages.Publishing;
+using Marketplace.Functions.Packages.Reading;
+using Marketplace.Functions.Packages.Uploading;
+using Marketplace.Functions.Packages.Yanking;
+using Marketplace.Functions.Registry;
+
+namespace Marketplace.Functions;
+
+/// <summary>Registration and mapping of every feature, so Program.cs stays a list.</summary>
+public static class MarketplaceApp
+{
+    public static IServiceCollection AddMarketplace(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddSingleton(TimeProvider.System);
+        services.AddMarketplaceProblems();
+        services.AddOpenApi();
+        services.AddMemoryCache(o => o.SizeLimit = configuration.GetValue("Reads:CacheBytes", 64L * 1024 * 1024));
+        services.AddSingleton(configuration.GetSection("Limits").Get<Limits>() ?? new Limits());
+        services.AddSingleton(configuration.GetSection("Reads").Get<ReadOptions>() ?? new ReadOptions());
+        services.AddSingleton(configuration.GetSection("Downloads").Get<DownloadOptions>() ?? new DownloadOptions());
+        services.AddSingleton<RegistryKey>();
+        services.AddEventStore(configuration);
+        services.AddBlobStore(configuration);
+        services.AddSingleton<PackageCommands>();
+        services.AddSingleton<DownloadRecorder>();
+        services.AddHostedService(sp => sp.GetRequiredService<DownloadRecorder>());
+        return services;
+    }
+
+    public static WebApplication MapMarketplace(this WebApplication app)
+    {
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.UseCorrelation();
+        app.MapOpenApi();
+        app.MapRegistry();
+        app.MapUploading();
+        app.MapPublishing();
+        app.MapReading();
+        app.MapDownloading();
+        app.MapYanking();
+        app.MapOwners();
+        app.MapLocalBlobs();
+        return app;
+    }
+}

@@ -1,0 +1,56 @@
+using Marketplace.Blobs;
+using Marketplace.Downloads;
+using Marketplace.Functions.Infrastructure;
+using Marketplace.Packages;
+using Marten;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Caching.Memory;
+
+namespace Marketplace.Functions.Packages.Downloading;
+
+public static class DownloadEndpoint
+{
+    private sealed record Located(string Sha256, string Version);
+
+    public static IEndpointRouteBuilder MapDownloading(this IEndpointRouteBuilder app)
+    {
+        app.MapGet("/v1/packages/{name}/{version}/download", Download)
+            .WithName("DownloadVersion")
+            .WithSummary("Records a download and redirects (302) to a short-lived URL of the blob; yanked versions still download by exact version.");
+        return app;
+    }
+
+    public static async Task<Results<RedirectHttpResult, ProblemHttpResult>> Download(
+        string name, string version, HttpContext http, IQuerySession session, IMemoryCache cache, IBlobStore blobs,
+        DownloadRecorder recorder, Limits limits, TimeProvider time, CancellationToken ct)
+    {
+        var normalized = PackageName.Normalize(name);
+        if (normalized.Error is { } nameError) return nameError.ToProblem();
+        var semver = SemanticVersion.Parse(version);
+        if (semver.Error is { } versionError) return versionError.ToProblem();
+
+        // A published version's digest never changes, so a found version is cached for good; misses are not.
+        var cacheKey = "located:" + normalized.Value + "@" + semver.Value!.Key;
+        if (!cache.TryGetValue(cacheKey, out Located? located))
+        {
+            var state = await session.LoadAsync<PackageState>(normalized.Value!, ct);
+            if (state?.Versions.GetValueOrDefault(semver.Value.Key) is not { } published)
+                return DomainError.NotFound($"{normalized.Value} has no version {semver.Value.Key}.").ToProblem();
+            located = new Located(published.Sha256, published.Version);
+            cache.Set(cacheKey, located, new MemoryCacheEntryOptions { Size = 128 });
+        }
+
+        try
+        {
+            await recorder.RecordAsync(new Downloaded(normalized.Value!, semver.Value.Key, located!.Sha256, time.GetUtcNow()), http.Id(), ct);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            http.Response.Headers.RetryAfter = "1";
+            return new DomainError("unavailable", 503, "The download could not be recorded", "Retry shortly; no redirect is given for an unrecorded download.").ToProblem();
+        }
+        var url = blobs.GetDownloadUrl(located.Sha256, $"{normalized.Value}-{semver.Value.Key}", limits.DownloadUrlLifetime, PublicUrls.Base(http));
+        http.Response.Headers.CacheControl = "no-store";
+        return TypedResults.Redirect(url.ToString());
+    }
+}

@@ -1,0 +1,91 @@
+using JasperFx;
+using JasperFx.Events;
+using Marketplace.Functions.Infrastructure;
+using Marketplace.Packages;
+using Marten;
+
+namespace Marketplace.Functions.Packages;
+
+/// <summary>What an accepted command appended: its events and the global sequence of the last one.</summary>
+public sealed record Appended(IReadOnlyList<object> Events, long Sequence, PackageState? State);
+
+/// <summary>
+/// The one write path of a package stream: fetch the inline snapshot, decide, append the events with the
+/// statement's receipt in one transaction, and decide again if another writer got there first.
+/// </summary>
+public sealed class PackageCommands(IDocumentStore store, TimeProvider time, ILogger<PackageCommands> logger)
+{
+    private const int MaxAttempts = 4;
+
+    /// <param name="decide">The pure decision over the current state.</param>
+    /// <param name="beforeCommit">Work that must succeed before the events commit (placing a blob); run once.</param>
+    /// <param name="onLost">Undo for <paramref name="beforeCommit"/> when the command ends up refused.</param>
+    public async Task<Outcome<Appended>> HandleAsync(
+        string name,
+        StatementReceipt receipt,
+        string correlationId,
+        Func<PackageState?, DateTimeOffset, Outcome<object[]>> decide,
+        Func<CancellationToken, Task<DomainError?>>? beforeCommit,
+        Func<Task>? onLost,
+        CancellationToken ct)
+    {
+        var prepared = false;
+        for (var attempt = 1; ; attempt++)
+        {
+            await using var session = store.LightweightSession();
+            session.CorrelationId = correlationId;
+            session.LastModifiedBy = receipt.KeyId;
+
+            var stream = await session.Events.FetchForWriting<PackageState>(name, ct);
+            var now = time.GetUtcNow();
+            var decision = decide(stream.Aggregate, now);
+            if (decision.Error is { } refused)
+            {
+                if (prepared && onLost is not null) await onLost();
+                return refused;
+            }
+            var events = decision.Value!;
+            if (!prepared && beforeCommit is not null && events.Length > 0)
+            {
+                if (await beforeCommit(ct) is { } failed) return failed;
+                prepared = true;
+            }
+            if (events.Length > 0) stream.AppendMany(events);
+            session.Insert(receipt with { AcceptedAt = now });
+            try
+            {
+                await session.SaveChangesAsync(ct);
+                var state = events.Aggregate(stream.Aggregate, PackageState.Evolve);
+                return new Appended(events, stream.Events.Count > 0 ? stream.Events[^1].Sequence : 0, state);
+            }
+            catch (Exception e) when (IsStreamConflict(e) && attempt < MaxAttempts)
+            {
+                logger.LogDebug("Stream {Name} moved on during a command; deciding again (attempt {Attempt}).", name, attempt);
+            }
+            catch (Exception e) when (IsDuplicateReceipt(e))
+            {
+                if (prepared && onLost is not null) await onLost();
+                return DomainError.ReplayedStatement();
+            }
+        }
+    }
+
+    public async Task<PackageState?> LoadAsync(string name, CancellationToken ct)
+    {
+        await using var session = store.QuerySession();
+        return await session.LoadAsync<PackageState>(name, ct);
+    }
+
+    /// <summary>Whether any published version refers to a blob (the slow path after a lost publish race).</summary>
+    public async Task<bool> IsBlobReferencedAsync(string sha256, CancellationToken ct)
+    {
+        await using var session = store.QuerySession();
+        return await session.Events.QueryRawEventDataOnly<PackagePublished>().AnyAsync(e => e.Sha256 == sha256, ct);
+    }
+
+    private static bool IsStreamConflict(Exception e) =>
+        e is ConcurrencyException or ExistingStreamIdCollisionException or Marten.Exceptions.ExistingStreamIdCollisionException;
+
+    private static bool IsDuplicateReceipt(Exception e) =>
+        e is DocumentAlreadyExistsException d && d.DocType == typeof(StatementReceipt);
+}

@@ -1,0 +1,106 @@
+using Marketplace.Blobs;
+using Marketplace.Functions.Infrastructure;
+using Marketplace.Packages;
+using Marketplace.Signing;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace Marketplace.Functions.Packages.Publishing;
+
+public sealed record PublishRequest(DsseEnvelope? Envelope, string? PublicKey, string? Blob);
+
+public sealed record PublishResponse(string Name, string Version, string Sha256, long Sequence);
+
+public static class PublishEndpoint
+{
+    public static IEndpointRouteBuilder MapPublishing(this IEndpointRouteBuilder app)
+    {
+        app.MapPut("/v1/packages/{name}/{version}", Publish)
+            .WithName("PublishVersion")
+            .WithSummary("Publishes a new immutable version from a signed publish statement, with the blob inline or already uploaded.")
+            .Accepts<PublishRequest>("application/json");
+        return app;
+    }
+
+    public static async Task<Results<Created<PublishResponse>, ProblemHttpResult>> Publish(
+        string name, string version, HttpContext http, PackageCommands commands, IBlobStore blobs, Limits limits, TimeProvider time, CancellationToken ct)
+    {
+        var normalized = PackageName.Normalize(name);
+        if (normalized.Error is { } nameError) return nameError.ToProblem();
+        var semver = SemanticVersion.Parse(version);
+        if (semver.Error is { } versionError) return versionError.ToProblem();
+
+        var body = await BoundedJson.ReadAsync<PublishRequest>(http.Request, limits.MaxPublishRequestBytes, ct);
+        if (body.Error is { } bodyError) return bodyError.ToProblem();
+        var request = body.Value!;
+
+        var verified = StatementVerifier.Verify<PublishStatement>(request.Envelope, request.PublicKey, PayloadTypes.Publish, time.GetUtcNow());
+        if (verified.Error is { } statementError) return statementError.ToProblem();
+        var (statement, signer, envelope, statementId) = verified.Value!;
+
+        if (Check(statement, name, normalized.Value!, semver.Value!, limits) is { } mismatch) return mismatch.ToProblem();
+
+        byte[]? inline = null;
+        if (request.Blob is not null)
+        {
+            if (request.Blob.Length > (limits.MaxInlineBlobBytes + 2) / 3 * 4)
+                return DomainError.TooLarge($"Inline blobs are at most {limits.MaxInlineBlobBytes} bytes; upload larger ones through POST /v1/uploads.").ToProblem();
+            inline = new byte[request.Blob.Length / 4 * 3 + 3];
+            if (!Convert.TryFromBase64String(request.Blob, inline, out var written))
+                return DomainError.InvalidRequest("blob is not valid base64.").ToProblem();
+            inline = inline[..written];
+            if (inline.LongLength != statement.Size)
+                return DomainError.DigestMismatch($"The blob has {inline.LongLength} bytes; the statement says {statement.Size}.").ToProblem();
+            if (Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(inline)) != statement.Sha256)
+                return DomainError.DigestMismatch($"The blob does not hash to {statement.Sha256}.").ToProblem();
+        }
+
+        var command = new PackageDecider.Publish(normalized.Value!, name, semver.Value!, statement.Sha256, statement.Size, statement.Manifest, signer, envelope);
+        var placed = PutOutcome.AlreadyStored;
+        var outcome = await commands.HandleAsync(
+            normalized.Value!,
+            new StatementReceipt(statementId, PayloadTypes.Publish, normalized.Value!, signer.KeyId, default),
+            http.Id(),
+            (state, now) => PackageDecider.Decide(state, command, now),
+            async token =>
+            {
+                placed = inline is not null
+                    ? await blobs.PutAsync(statement.Sha256, inline, token)
+                    : await blobs.PromoteUploadAsync(statement.Sha256, statement.Size, token);
+                return placed switch
+                {
+                    PutOutcome.NotUploaded => DomainError.BlobMissing(statement.Sha256),
+                    PutOutcome.DigestMismatch => DomainError.DigestMismatch($"The uploaded blob does not hash to {statement.Sha256} with size {statement.Size}."),
+                    _ => null,
+                };
+            },
+            // Only a blob this request wrote is removed, and only if no published version refers to it.
+            async () =>
+            {
+                if (placed == PutOutcome.Stored && !await commands.IsBlobReferencedAsync(statement.Sha256, CancellationToken.None))
+                    await blobs.DeleteAsync(statement.Sha256, CancellationToken.None);
+            },
+            ct);
+        if (outcome.Error is { } refused) return refused.ToProblem();
+
+        var key = semver.Value!.Key;
+        return TypedResults.Created($"/v1/packages/{normalized.Value}/{key}",
+            new PublishResponse(normalized.Value!, semver.Value.Text, statement.Sha256, outcome.Value!.Sequence));
+    }
+
+    private static DomainError? Check(PublishStatement s, string pathName, string normalized, SemanticVersion version, Limits limits)
+    {
+        if (s.Name != pathName && PackageName.Normalize(s.Name).Value != normalized)
+            return DomainError.StatementMismatch($"The statement names '{s.Name}', the path '{pathName}'.");
+        if (s.Name != pathName)
+            return DomainError.StatementMismatch($"The statement spells the name '{s.Name}', the path '{pathName}'; sign the spelling you publish.");
+        if (s.Version != version.Text)
+            return DomainError.StatementMismatch($"The statement names version '{s.Version}', the path '{version.Text}'.");
+        if (!Digest.IsSha256Hex(s.Sha256))
+            return DomainError.InvalidDigest("sha256 must be 64 lowercase hex characters.");
+        if (s.Size <= 0)
+            return DomainError.InvalidStatement("size must be a positive byte count.");
+        if (s.Size > limits.MaxBlobBytes)
+            return DomainError.TooLarge($"Blobs are at most {limits.MaxBlobBytes} bytes.");
+        return ManifestRules.Validate(s.Manifest);
+    }
+}

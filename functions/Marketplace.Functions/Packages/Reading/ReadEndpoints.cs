@@ -1,0 +1,108 @@
+using System.Security.Cryptography;
+using System.Text.Json;
+using Marketplace.Functions.Infrastructure;
+using Marketplace.Packages;
+using Marketplace.Projections.Packages;
+using Marketplace.Signing;
+using Marten;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Caching.Memory;
+
+namespace Marketplace.Functions.Packages.Reading;
+
+public sealed record PackageResponse(string Name, string DisplayName, IReadOnlyList<PackageOwner> Owners,
+    IReadOnlyList<PackageVersionEntry> Versions, string? Latest, long Downloads, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt);
+
+public sealed record VersionResponse(string Name, string Version, PackageManifest Manifest, string Sha256, long Size,
+    bool Yanked, string? YankedReason, long Downloads, DateTimeOffset PublishedAt, string KeyId, string PublicKey, DsseEnvelope? Envelope);
+
+public sealed class ReadOptions
+{
+    /// <summary>How long a serialised read model is served from memory before it is loaded again.</summary>
+    public TimeSpan CacheFor { get; set; } = TimeSpan.FromSeconds(1);
+    /// <summary>What clients and CDNs may cache (<c>Cache-Control: public, max-age</c>).</summary>
+    public TimeSpan ClientMaxAge { get; set; } = TimeSpan.FromSeconds(5);
+}
+
+/// <summary>Package and version documents from the async projections, as JSON with a strong ETag.</summary>
+public static class ReadEndpoints
+{
+    private sealed record CachedJson(byte[] Body, string ETag);
+
+    public static IEndpointRouteBuilder MapReading(this IEndpointRouteBuilder app)
+    {
+        app.MapGet("/v1/packages/{name}", GetPackage).WithName("GetPackage")
+            .WithSummary("The package: display name, owners, versions, latest non-yanked version and download total.")
+            .Produces<PackageResponse>();
+        app.MapGet("/v1/packages/{name}/{version}", GetVersion).WithName("GetVersion")
+            .WithSummary("One version: manifest, digest, size, yanked state, downloads and the envelope as published.")
+            .Produces<VersionResponse>();
+        return app;
+    }
+
+    public static async Task<Results<JsonBytes, StatusCodeHttpResult, ProblemHttpResult>> GetPackage(
+        string name, HttpContext http, IQuerySession session, IMemoryCache cache, ReadOptions options, CancellationToken ct)
+    {
+        var normalized = PackageName.Normalize(name);
+        if (normalized.Error is { } error) return error.ToProblem();
+        var json = await Cached(cache, options, "package:" + normalized.Value, async () =>
+            await session.LoadAsync<PackageDocument>(normalized.Value!, ct) is { } d
+                ? new PackageResponse(d.Id, d.DisplayName, d.Owners, d.Versions, d.Latest, d.Downloads, d.CreatedAt, d.UpdatedAt)
+                : null);
+        return json is null
+            ? DomainError.NotFound($"Package {normalized.Value} does not exist (or is not visible yet).").ToProblem()
+            : Answer(http, json, options);
+    }
+
+    public static async Task<Results<JsonBytes, StatusCodeHttpResult, ProblemHttpResult>> GetVersion(
+        string name, string version, HttpContext http, IQuerySession session, IMemoryCache cache, ReadOptions options, CancellationToken ct)
+    {
+        var normalized = PackageName.Normalize(name);
+        if (normalized.Error is { } nameError) return nameError.ToProblem();
+        var semver = SemanticVersion.Parse(version);
+        if (semver.Error is { } versionError) return versionError.ToProblem();
+        var id = VersionDocument.IdOf(normalized.Value!, semver.Value!.Key);
+        var json = await Cached(cache, options, "version:" + id, async () =>
+            await session.LoadAsync<VersionDocument>(id, ct) is { } d
+                ? new VersionResponse(d.Name, d.Version, d.Manifest, d.Sha256, d.Size, d.Yanked, d.YankedReason, d.Downloads, d.PublishedAt, d.KeyId, d.PublicKey, d.Envelope)
+                : null);
+        return json is null
+            ? DomainError.NotFound($"{normalized.Value} has no version {semver.Value.Key} (or it is not visible yet).").ToProblem()
+            : Answer(http, json, options);
+    }
+
+    private static async Task<CachedJson?> Cached<T>(IMemoryCache cache, ReadOptions options, string key, Func<Task<T?>> load) where T : class
+    {
+        if (options.CacheFor > TimeSpan.Zero && cache.TryGetValue(key, out CachedJson? hit))
+            return hit;
+        if (await load() is not { } value)
+            return null;
+        var body = JsonSerializer.SerializeToUtf8Bytes(value, BoundedJson.Options);
+        var etag = $"\"{Convert.ToHexStringLower(SHA256.HashData(body).AsSpan(0, 16))}\"";
+        var json = new CachedJson(body, etag);
+        if (options.CacheFor > TimeSpan.Zero)
+            cache.Set(key, json, new MemoryCacheEntryOptions { AbsoluteExpirationRelativeToNow = options.CacheFor, Size = body.Length });
+        return json;
+    }
+
+    private static Results<JsonBytes, StatusCodeHttpResult, ProblemHttpResult> Answer(HttpContext http, CachedJson json, ReadOptions options)
+    {
+        var headers = http.Response.Headers;
+        headers.ETag = json.ETag;
+        headers.CacheControl = $"public, max-age={(int)options.ClientMaxAge.TotalSeconds}";
+        if (http.Request.Headers.IfNoneMatch.Any(v => v is not null && (v == json.ETag || v == "*" || v.Split(',').Any(t => t.Trim() == json.ETag))))
+            return TypedResults.StatusCode(StatusCodes.Status304NotModified);
+        return new JsonBytes(json.Body);
+    }
+}
+
+/// <summary>Pre-serialised JSON, written as is (the read cache holds bytes, not objects).</summary>
+public sealed class JsonBytes(byte[] body) : IResult
+{
+    public Task ExecuteAsync(HttpContext httpContext)
+    {
+        httpContext.Response.ContentType = "application/json; charset=utf-8";
+        httpContext.Response.ContentLength = body.Length;
+        return httpContext.Response.Body.WriteAsync(body).AsTask();
+    }
+}

@@ -1,0 +1,88 @@
+using Marketplace.Blobs;
+using Marketplace.Functions.Packages;
+using Marketplace.Signing;
+using Marten;
+using Microsoft.AspNetCore.Http.HttpResults;
+using NSec.Cryptography;
+
+namespace Marketplace.Functions.Registry;
+
+/// <summary>
+/// The registry's own Ed25519 key (for checkpoints and webhook signatures): <c>Registry:SigningKey</c> is a base64
+/// 32-byte seed; without one an ephemeral key is made, which is fine for a single local instance.
+/// </summary>
+public sealed class RegistryKey : IDisposable
+{
+    public RegistryKey(IConfiguration configuration)
+    {
+        var creation = new KeyCreationParameters { ExportPolicy = KeyExportPolicies.None };
+        Key = configuration["Registry:SigningKey"] is { Length: > 0 } seed
+            ? Key.Import(SignatureAlgorithm.Ed25519, Convert.FromBase64String(seed), KeyBlobFormat.RawPrivateKey, creation)
+            : new Key(SignatureAlgorithm.Ed25519, creation);
+        var raw = Key.PublicKey.Export(KeyBlobFormat.RawPublicKey);
+        Public = new OwnerKey(OwnerKey.KeyIdOf(raw), Convert.ToBase64String(raw));
+    }
+
+    public Key Key { get; }
+    public OwnerKey Public { get; }
+    public void Dispose() => Key.Dispose();
+}
+
+public sealed record WellKnown(string ApiVersion, IReadOnlyList<OwnerKey> RegistryKeys, object Limits, IReadOnlyList<string> Features, string BlobStore);
+
+public static class RegistryEndpoints
+{
+    public static IEndpointRouteBuilder MapRegistry(this IEndpointRouteBuilder app)
+    {
+        app.MapGet("/.well-known/marketplace", Describe).WithName("RegistryFacts")
+            .WithSummary("Registry facts: API version, registry public keys, limits and enabled features.");
+        app.MapGet("/health/live", () => TypedResults.Ok(new { status = "live" })).WithName("Live").WithSummary("The process is up.");
+        app.MapGet("/health/ready", Ready).WithName("Ready").WithSummary("PostgreSQL and the blob store answer.");
+        return app;
+    }
+
+    private static Ok<WellKnown> Describe(RegistryKey key, Limits limits, IBlobStore blobs) =>
+        TypedResults.Ok(new WellKnown(
+            "v1",
+            [key.Public],
+            new
+            {
+                limits.MaxInlineBlobBytes,
+                limits.MaxBlobBytes,
+                limits.MaxPublishRequestBytes,
+                limits.MaxRequestBytes,
+                statementMaxAgeSeconds = (int)StatementVerifier.MaxAge.TotalSeconds,
+                statementMaxFutureSkewSeconds = (int)StatementVerifier.MaxFutureSkew.TotalSeconds,
+                downloadUrlLifetimeSeconds = (int)limits.DownloadUrlLifetime.TotalSeconds,
+                uploadUrlLifetimeSeconds = (int)limits.UploadUrlLifetime.TotalSeconds,
+                maxNameLength = Marketplace.Packages.PackageName.MaxLength,
+                maxVersionLength = Marketplace.Packages.SemanticVersion.MaxLength,
+            },
+            ["publish", "inline-blobs", "presigned-uploads", "yank", "owners", "download-redirects", "dsse-ed25519"],
+            blobs is Blobs.S3BlobStore ? "s3" : "file"));
+
+    private static async Task<Results<Ok<object>, ProblemHttpResult>> Ready(IDocumentStore store, IBlobStore blobs, CancellationToken ct)
+    {
+        var database = false;
+        try
+        {
+            await using var session = store.QuerySession();
+            database = await session.QueryAsync<int>("select 1", ct) is { Count: 1 };
+        }
+        catch (Exception e) when (e is Npgsql.NpgsqlException or TimeoutException or InvalidOperationException)
+        {
+            database = false;
+        }
+        var blobStore = await blobs.IsReachableAsync(ct);
+        if (database && blobStore)
+            return TypedResults.Ok<object>(new { status = "ready", postgresql = "up", blobStore = "up" });
+        return TypedResults.Problem(new Microsoft.AspNetCore.Mvc.ProblemDetails
+        {
+            Status = 503,
+            Title = "Not ready",
+            Type = Infrastructure.Problems.TypePrefix + "unavailable",
+            Detail = $"postgresql: {(database ? "up" : "down")}, blob store: {(blobStore ? "up" : "down")}",
+            Extensions = { ["code"] = "unavailable" },
+        });
+    }
+}

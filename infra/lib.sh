@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Shared helpers for infra/run and infra/test: idempotent, safe to call on a fresh machine or a warm one.
+set -euo pipefail
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+DATA="$REPO/.data"
+PGPORT=${PGPORT:-5432}
+S3_PORT=${MARKETPLACE_S3_PORT:-4569}
+mkdir -p "$DATA"
+
+log() { printf '[infra] %s\n' "$*" >&2; }
+
+as_postgres() {
+  if [ "$(id -u)" = 0 ]; then su postgres -c "$*"; else bash -c "$*"; fi
+}
+
+pg_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1; }
+
+ensure_dotnet() {
+  command -v dotnet >/dev/null || { log "the .NET SDK is required (see global.json)"; exit 1; }
+}
+
+ensure_postgres() {
+  if [ -z "$(pg_bin)" ]; then
+    log "installing PostgreSQL (apt)"
+    if [ "$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+    else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; fi
+  fi
+  local bin; bin=$(pg_bin)
+  if ! "$bin/pg_isready" -h 127.0.0.1 -p "$PGPORT" -q; then
+    if [ "$(id -u)" = 0 ] && command -v pg_ctlcluster >/dev/null && [ "$PGPORT" = 5432 ]; then
+      local version; version=$(basename "$(dirname "$bin")")
+      [ -d "/etc/postgresql/$version/main" ] || pg_createcluster "$version" main >/dev/null
+      log "starting PostgreSQL cluster $version/main"
+      pg_ctlcluster "$version" main start || true
+    else
+      # Not root: a cluster of the project's own under .data/pg, owned by the current user.
+      if [ ! -f "$DATA/pg/PG_VERSION" ]; then
+        "$bin/initdb" -D "$DATA/pg" -U postgres --auth=trust >/dev/null
+      fi
+      log "starting PostgreSQL in $DATA/pg on port $PGPORT"
+      "$bin/pg_ctl" -D "$DATA/pg" -o "-p $PGPORT -k $DATA -c listen_addresses=127.0.0.1" -l "$DATA/pg.log" start >/dev/null
+    fi
+    for _ in $(seq 1 60); do "$bin/pg_isready" -h 127.0.0.1 -p "$PGPORT" -q && break; sleep 0.5; done
+  fi
+  "$bin/pg_isready" -h 127.0.0.1 -p "$PGPORT" -q || { log "PostgreSQL did not start"; exit 1; }
+  run_sql() { if [ "$(id -u)" = 0 ]; then su postgres -c "psql -p $PGPORT -v ON_ERROR_STOP=1 -qtA -c \"$1\""; else psql -h 127.0.0.1 -p "$PGPORT" -U postgres -v ON_ERROR_STOP=1 -qtA -c "$1"; fi; }
+  [ "$(run_sql "SELECT 1 FROM pg_roles WHERE rolname='marketplace'")" = 1 ] || run_sql "CREATE ROLE marketplace LOGIN PASSWORD 'marketplace' CREATEDB"
+  for db in marketplace marketplace_test; do
+    [ "$(run_sql "SELECT 1 FROM pg_database WHERE datname='$db'")" = 1 ] || run_sql "CREATE DATABASE $db OWNER marketplace"
+  done
+  # The test suite runs several hosts at once, each with its own pool and daemon.
+  if [ "$(run_sql "SHOW max_connections")" -lt 300 ]; then
+    run_sql "ALTER SYSTEM SET max_connections = 300"
+    log "restarting PostgreSQL for max_connections=300"
+    if [ "$(id -u)" = 0 ] && command -v pg_ctlcluster >/dev/null && [ "$PGPORT" = 5432 ]; then
+      pg_ctlcluster "$(basename "$(dirname "$bin")")" main restart
+    else
+      "$bin/pg_ctl" -D "$DATA/pg" -o "-p $PGPORT -k $DATA -c listen_addresses=127.0.0.1" -l "$DATA/pg.log" restart >/dev/null
+    fi
+    for _ in $(seq 1 60); do "$bin/pg_isready" -h 127.0.0.1 -p "$PGPORT" -q && break; sleep 0.5; done
+  fi
+}
+
+ensure_s3rver() {
+  local tools="$REPO/infra/.tools"
+  if [ ! -x "$tools/node_modules/.bin/s3rver" ]; then
+    command -v npm >/dev/null || { log "npm is required for s3rver"; exit 1; }
+    log "installing s3rver (npm)"
+    mkdir -p "$tools"
+    (cd "$tools" && npm install --no-save --silent s3rver@3.7.1 >/dev/null 2>&1)
+  fi
+  if ! curl -fsS -o /dev/null "http://127.0.0.1:$S3_PORT/" 2>/dev/null; then
+    log "starting s3rver on 127.0.0.1:$S3_PORT"
+    mkdir -p "$DATA/s3rver"
+    nohup "$tools/node_modules/.bin/s3rver" -d "$DATA/s3rver" -a 127.0.0.1 -p "$S3_PORT" --silent \
+      --configure-bucket marketplace >"$DATA/s3rver.log" 2>&1 &
+    echo $! >"$DATA/s3rver.pid"
+    for _ in $(seq 1 60); do curl -fsS -o /dev/null "http://127.0.0.1:$S3_PORT/" 2>/dev/null && break; sleep 0.5; done
+  fi
+  curl -fsS -o /dev/null "http://127.0.0.1:$S3_PORT/" || { log "s3rver did not start"; exit 1; }
+}

@@ -1,0 +1,17 @@
+using JasperFx.Events.Projections;
+using Marketplace.Projections.Packages;
+using Marten;
+
+namespace Marketplace.Projections;
+
+public static class MarketplaceProjections
+{
+    /// <summary>Registers every read model: the inline decider snapshot and the async documents.</summary>
+    public static StoreOptions AddMarketplaceProjections(this StoreOptions options)
+    {
+        options.Projections.Add<PackageStateProjection>(ProjectionLifecycle.Inline);
+        options.Projections.Add<PackageDocumentProjection>(ProjectionLifecycle.Async);
+        options.Projections.Add<VersionDocumentProjection>(ProjectionLifecycle.Async);
+        return options;
+    }
+}

@@ -1,0 +1,71 @@
+using JasperFx.Events;
+using Marketplace.Downloads;
+using Marketplace.Packages;
+using Marketplace.Signing;
+using Marten.Events.Projections;
+
+namespace Marketplace.Projections.Packages;
+
+/// <summary>The read model behind <c>GET /v1/packages/{name}/{version}</c>; id is <c>name@versionKey</c>.</summary>
+public sealed class VersionDocument
+{
+    public string Id { get; set; } = "";
+    public string Name { get; set; } = "";
+    public string Version { get; set; } = "";
+    public PackageManifest Manifest { get; set; } = new();
+    public string Sha256 { get; set; } = "";
+    public long Size { get; set; }
+    public bool Yanked { get; set; }
+    public string? YankedReason { get; set; }
+    public long Downloads { get; set; }
+    public DateTimeOffset PublishedAt { get; set; }
+    public string KeyId { get; set; } = "";
+    public string PublicKey { get; set; } = "";
+    public DsseEnvelope? Envelope { get; set; }
+
+    public static string IdOf(string name, string versionKey) => $"{name}@{versionKey}";
+}
+
+public sealed partial class VersionDocumentProjection : MultiStreamProjection<VersionDocument, string>
+{
+    public VersionDocumentProjection()
+    {
+        Name = "VersionDocument";
+        Identity<IVersionEvent>(e => VersionDocument.IdOf(e.Name, e.VersionKey));
+    }
+
+    public override VersionDocument? Evolve(VersionDocument? doc, string id, IEvent e)
+    {
+        switch (e.Data)
+        {
+            case PackagePublished p:
+                return new VersionDocument
+                {
+                    Id = id,
+                    Name = p.Name,
+                    Version = p.Version,
+                    Manifest = p.Manifest,
+                    Sha256 = p.Sha256,
+                    Size = p.Size,
+                    PublishedAt = p.PublishedAt,
+                    KeyId = p.KeyId,
+                    PublicKey = p.PublicKey,
+                    Envelope = p.Envelope,
+                    Downloads = doc?.Downloads ?? 0,
+                };
+            case VersionYanked y when doc is not null:
+                doc.Yanked = true;
+                doc.YankedReason = y.Reason;
+                return doc;
+            case VersionUnyanked when doc is not null:
+                doc.Yanked = false;
+                doc.YankedReason = null;
+                return doc;
+            case Downloaded when doc is not null:
+                doc.Downloads++;
+                return doc;
+            default:
+                return doc;
+        }
+    }
+}
