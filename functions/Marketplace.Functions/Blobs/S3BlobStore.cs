@@ -86,30 +86,46 @@ public sealed class S3BlobStore : IBlobStore, IDisposable
         {
             return PutOutcome.NotUploaded;
         }
-        // Clients upload straight to S3, so the staged bytes are hashed here before they become a blob.
-        using (staged)
+        // Clients upload straight to S3, so the staged bytes are hashed here before they become a blob. They are
+        // spooled to a temporary file and put again rather than copied server-side: S3-protocol servers differ
+        // in how they read x-amz-copy-source (s3rver does not decode the %2F the SDK writes), a PUT is portable.
+        var spool = Path.Combine(Path.GetTempPath(), "mkt-" + Guid.CreateVersion7().ToString("n"));
+        try
         {
-            if (staged.ContentLength != size)
-                return await Reject(sha256, ct);
-            using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-            var buffer = new byte[81920];
-            long total = 0;
-            int read;
-            while ((read = await staged.ResponseStream.ReadAsync(buffer, ct)) > 0)
+            using (staged)
+            await using (var file = new FileStream(spool, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 81920, FileOptions.Asynchronous))
             {
-                total += read;
-                hash.AppendData(buffer, 0, read);
+                if (staged.ContentLength != size)
+                    return await Reject(sha256, ct);
+                using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+                var buffer = new byte[81920];
+                long total = 0;
+                int read;
+                while ((read = await staged.ResponseStream.ReadAsync(buffer, ct)) > 0)
+                {
+                    total += read;
+                    if (total > size) return await Reject(sha256, ct);
+                    hash.AppendData(buffer, 0, read);
+                    await file.WriteAsync(buffer.AsMemory(0, read), ct);
+                }
+                if (total != size || Convert.ToHexStringLower(hash.GetHashAndReset()) != sha256)
+                    return await Reject(sha256, ct);
+                file.Position = 0;
+                await _s3.PutObjectAsync(new PutObjectRequest
+                {
+                    BucketName = _options.Bucket,
+                    Key = Digest.BlobKey(sha256),
+                    InputStream = file,
+                    ContentType = "application/octet-stream",
+                    UseChunkEncoding = false,
+                    AutoCloseStream = false,
+                }, ct);
             }
-            if (total != size || Convert.ToHexStringLower(hash.GetHashAndReset()) != sha256)
-                return await Reject(sha256, ct);
         }
-        await _s3.CopyObjectAsync(new CopyObjectRequest
+        finally
         {
-            SourceBucket = _options.Bucket,
-            SourceKey = UploadKey(sha256),
-            DestinationBucket = _options.Bucket,
-            DestinationKey = Digest.BlobKey(sha256),
-        }, ct);
+            File.Delete(spool);
+        }
         await _s3.DeleteObjectAsync(_options.Bucket, UploadKey(sha256), ct);
         return PutOutcome.Stored;
     }

@@ -1,0 +1,132 @@
+using Alba;
+using Amazon.Runtime;
+using Amazon.S3;
+using Amazon.S3.Model;
+using Marten;
+using Marten.Events;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+
+namespace Marketplace.Tests.Support;
+
+/// <summary>Where the suite's real parts are: infra/test exports both; the defaults match infra/lib.sh.</summary>
+public static class TestEnvironment
+{
+    public static string Postgres =>
+        Environment.GetEnvironmentVariable("MARKETPLACE_TEST_PG")
+        ?? "Host=127.0.0.1;Port=5432;Database=marketplace_test;Username=marketplace;Password=marketplace;Maximum Pool Size=20";
+
+    public static string S3 => Environment.GetEnvironmentVariable("MARKETPLACE_TEST_S3") ?? "http://127.0.0.1:4569";
+
+    public static AmazonS3Client S3Client() => new(new BasicAWSCredentials("S3RVER", "S3RVER"), new AmazonS3Config
+    {
+        ServiceURL = S3,
+        ForcePathStyle = true,
+        RequestChecksumCalculation = RequestChecksumCalculation.WHEN_REQUIRED,
+        ResponseChecksumValidation = ResponseChecksumValidation.WHEN_REQUIRED,
+    });
+}
+
+/// <summary>
+/// One marketplace host per fixture, on its own PostgreSQL schema (so fixtures run in parallel and counts are
+/// exact), with the async daemon in-process and the read cache off.
+/// </summary>
+public abstract class MarketplaceFixture : IAsyncLifetime
+{
+    public IAlbaHost Host { get; private set; } = null!;
+    public string Schema { get; } = "t_" + Guid.NewGuid().ToString("n")[..12];
+    public abstract string BlobStoreKind { get; }
+
+    protected abstract Task<Dictionary<string, string?>> BlobSettingsAsync();
+
+    public async Task InitializeAsync()
+    {
+        var settings = await BlobSettingsAsync();
+        settings["ConnectionStrings:Marketplace"] = TestEnvironment.Postgres;
+        settings["Marten:Schema"] = Schema;
+        settings["Reads:CacheFor"] = "00:00:00";
+        settings["Logging:LogLevel:Default"] = "Warning";
+        Host = await AlbaHost.For<Program>(b =>
+        {
+            foreach (var (k, v) in settings) b.UseSetting(k, v);
+        });
+    }
+
+    public async Task DisposeAsync()
+    {
+        await Host.DisposeAsync();
+        await DropBlobsAsync();
+    }
+
+    protected virtual Task DropBlobsAsync() => Task.CompletedTask;
+
+    public IDocumentStore Store => Host.Services.GetRequiredService<IDocumentStore>();
+
+    public Task WaitForProjectionsAsync() => Host.WaitForNonStaleProjectionDataAsync(TimeSpan.FromSeconds(30));
+
+    public async Task<long> EventCountAsync()
+    {
+        await using var session = Store.QuerySession();
+        return await session.Events.QueryAllRawEvents().CountAsync();
+    }
+
+    /// <summary>Every stored object, published or staged.</summary>
+    public abstract Task<IReadOnlyList<string>> BlobKeysAsync();
+}
+
+public sealed class FileStoreFixture : MarketplaceFixture
+{
+    public string Root { get; } = Path.Combine(Path.GetTempPath(), "mkt-blobs-" + Guid.NewGuid().ToString("n")[..12]);
+    public override string BlobStoreKind => "file";
+
+    protected override Task<Dictionary<string, string?>> BlobSettingsAsync() => Task.FromResult(new Dictionary<string, string?>
+    {
+        ["Blobs:Store"] = "file",
+        ["Blobs:File:Root"] = Root,
+    });
+
+    public override Task<IReadOnlyList<string>> BlobKeysAsync() => Task.FromResult<IReadOnlyList<string>>(
+        Directory.EnumerateFiles(Root, "*", SearchOption.AllDirectories)
+            .Select(f => Path.GetRelativePath(Root, f))
+            .OrderBy(f => f, StringComparer.Ordinal).ToList());
+
+    protected override Task DropBlobsAsync()
+    {
+        Directory.Delete(Root, recursive: true);
+        return Task.CompletedTask;
+    }
+}
+
+public sealed class S3StoreFixture : MarketplaceFixture
+{
+    public string Bucket { get; } = "mkt-" + Guid.NewGuid().ToString("n")[..12];
+    public override string BlobStoreKind => "s3";
+
+    protected override async Task<Dictionary<string, string?>> BlobSettingsAsync()
+    {
+        using var s3 = TestEnvironment.S3Client();
+        await s3.PutBucketAsync(Bucket);
+        return new Dictionary<string, string?>
+        {
+            ["Blobs:Store"] = "s3",
+            ["Blobs:S3:Bucket"] = Bucket,
+            ["Blobs:S3:ServiceUrl"] = TestEnvironment.S3,
+            ["Blobs:S3:AccessKey"] = "S3RVER",
+            ["Blobs:S3:SecretKey"] = "S3RVER",
+        };
+    }
+
+    public override async Task<IReadOnlyList<string>> BlobKeysAsync()
+    {
+        using var s3 = TestEnvironment.S3Client();
+        var list = await s3.ListObjectsV2Async(new ListObjectsV2Request { BucketName = Bucket });
+        return (list.S3Objects ?? []).Select(o => o.Key).OrderBy(k => k, StringComparer.Ordinal).ToList();
+    }
+}
+
+[CollectionDefinition("file store")]
+public sealed class FileStoreCollection : ICollectionFixture<FileStoreFixture>;
+
+[CollectionDefinition("s3 store")]
+public sealed class S3StoreCollection : ICollectionFixture<S3StoreFixture>;
