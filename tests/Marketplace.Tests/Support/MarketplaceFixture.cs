@@ -40,7 +40,7 @@ public abstract class MarketplaceFixture : IAsyncLifetime
 
     protected abstract Task<Dictionary<string, string?>> BlobSettingsAsync();
 
-    public async Task InitializeAsync()
+    public virtual async Task InitializeAsync()
     {
         var settings = await BlobSettingsAsync();
         settings["ConnectionStrings:Marketplace"] = TestEnvironment.Postgres;
@@ -75,7 +75,7 @@ public abstract class MarketplaceFixture : IAsyncLifetime
     public abstract Task<IReadOnlyList<string>> BlobKeysAsync();
 }
 
-public sealed class FileStoreFixture : MarketplaceFixture
+public class FileStoreFixture : MarketplaceFixture
 {
     public string Root { get; } = Path.Combine(Path.GetTempPath(), "mkt-blobs-" + Guid.NewGuid().ToString("n")[..12]);
     public override string BlobStoreKind => "file";
