@@ -39,7 +39,7 @@ public static partial class ManifestRules
             if (authors.Any(a => string.IsNullOrWhiteSpace(a) || a.Length > MaxAuthorLength || a.Any(char.IsControl)))
                 return DomainError.InvalidManifest($"each author is 1–{MaxAuthorLength} printable characters.");
         }
-        if (m.License is { } license && (license.Length > MaxLicenseLength || !SpdxExpression().IsMatch(license)))
+        if (m.License is { } license && (license.Length > MaxLicenseLength || !Spdx.IsExpression(license)))
             return DomainError.InvalidManifest("license must be an SPDX expression such as 'MIT' or '(Apache-2.0 OR MIT)'.");
         if ((UrlError("repository", m.Repository) ?? UrlError("homepage", m.Homepage)) is { } urlError)
             return urlError;
@@ -48,8 +48,11 @@ public static partial class ManifestRules
         if (m.Dependencies is { } deps)
         {
             if (deps.Count > MaxDependencies) return DomainError.InvalidManifest($"dependencies has at most {MaxDependencies} entries.");
+            var seen = new HashSet<string>(StringComparer.Ordinal);
             foreach (var (name, range) in deps)
             {
+                if (PackageName.Normalize(name).Value is { } key && !seen.Add(key))
+                    return DomainError.InvalidManifest($"dependency '{name}' is listed twice (names are compared after normalisation).");
                 if (PackageName.Normalize(name).Error is { } nameError)
                     return DomainError.InvalidManifest($"dependency name: {nameError.Detail}");
                 if (string.IsNullOrWhiteSpace(range) || range.Length > MaxRangeLength || !RangeCharacters().IsMatch(range))
@@ -78,13 +81,9 @@ public static partial class ManifestRules
         return null;
     }
 
-    [GeneratedRegex(@"^[a-z0-9][a-z0-9-]{0,31}$")]
+    [GeneratedRegex(@"\A[a-z0-9][a-z0-9-]{0,31}\z")]
     private static partial Regex TagPattern();
 
-    // SPDX license expression tokens: ids (with optional '+'), LicenseRef-, AND/OR/WITH and parentheses.
-    [GeneratedRegex(@"^\(*\s*[A-Za-z0-9][A-Za-z0-9.+:-]*\s*\)*(\s+(AND|OR|WITH)\s+\(*\s*[A-Za-z0-9][A-Za-z0-9.+:-]*\s*\)*)*$")]
-    private static partial Regex SpdxExpression();
-
-    [GeneratedRegex(@"^[0-9A-Za-z.*^~<>=| +-]+$")]
+    [GeneratedRegex(@"\A[0-9A-Za-z.*^~<>=| +-]+\z")]
     private static partial Regex RangeCharacters();
 }

@@ -78,7 +78,8 @@ public static class StatementVerifier
     {
         if (string.IsNullOrEmpty(text) || text.Length > (maxBytes + 2) / 3 * 4)
             return null;
-        var buffer = new byte[Base64.GetMaxDecodedFromUtf8Length(text.Length)];
+        // Room for unpadded base64url too (its length need not be a multiple of 4).
+        var buffer = new byte[(text.Length * 3 + 3) / 4];
         if (Convert.TryFromBase64String(text, buffer, out var written))
             return buffer[..written];
         if (Base64Url.IsValid(text) && Base64Url.TryDecodeFromChars(text, buffer, out written))

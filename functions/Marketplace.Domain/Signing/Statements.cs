@@ -37,5 +37,6 @@ public static class StatementJson
         RespectNullableAnnotations = true,
         RespectRequiredConstructorParameters = true,
         MaxDepth = 16,
+        Converters = { new Rfc3339UtcConverter() },
     };
 }
