@@ -1,0 +1,107 @@
+using System.Globalization;
+
+namespace Marketplace.Benchmark;
+
+/// <summary>Command-line options, parsed by hand. <see cref="Parse"/> throws <see cref="ArgumentException"/> on bad input.</summary>
+internal sealed class BenchOptions
+{
+    public const string Usage = """
+        Marketplace benchmark: starts the service (Release) as a child process and measures publish, metadata GET
+        and download throughput and latency with an in-process load generator.
+
+          dotnet run -c Release --project tests/Marketplace.Benchmark -- [options]
+
+          --seconds S                 measured seconds per run (default 10)
+          --warmup S                  warm-up seconds before every measured run (default 2)
+          --repeat N                  repeat every phase/concurrency N times; medians are reported (default 1)
+          --phase P                   publish | get | download | all (default all)
+          --concurrency a,b,...       concurrencies for every phase
+          --concurrency-publish a,b   default 1,16
+          --concurrency-get a,b       default 1,32
+          --concurrency-download a,b  default 1,64
+          --port P                    port for the service on 127.0.0.1 (default 5090)
+          --no-build                  do not run 'dotnet build -c Release' on Marketplace.Functions first
+          --keep-schema               keep the run's PostgreSQL schema (dropped after a clean run by default)
+          --help                      this text
+        """;
+
+    public double Seconds { get; private set; } = 10;
+    public double WarmupSeconds { get; private set; } = 2;
+    public int Repeat { get; private set; } = 1;
+    public string Phase { get; private set; } = "all";
+    public int[] PublishConcurrency { get; private set; } = [1, 16];
+    public int[] GetConcurrency { get; private set; } = [1, 32];
+    public int[] DownloadConcurrency { get; private set; } = [1, 64];
+    public int Port { get; private set; } = 5090;
+    public bool NoBuild { get; private set; }
+    public bool KeepSchema { get; private set; }
+    public bool Help { get; private set; }
+
+    public bool Runs(string phase) => Phase == "all" || Phase == phase;
+
+    public static BenchOptions Parse(IReadOnlyList<string> args)
+    {
+        var o = new BenchOptions();
+        int[]? all = null, publish = null, get = null, download = null;
+        for (var i = 0; i < args.Count; i++)
+        {
+            var arg = args[i];
+            string Value()
+            {
+                if (i + 1 >= args.Count) throw new ArgumentException($"{arg} needs a value.");
+                return args[++i];
+            }
+            switch (arg)
+            {
+                case "--seconds": o.Seconds = PositiveDouble(arg, Value()); break;
+                case "--warmup": o.WarmupSeconds = NonNegativeDouble(arg, Value()); break;
+                case "--repeat": o.Repeat = PositiveInt(arg, Value()); break;
+                case "--port": o.Port = PositiveInt(arg, Value()); break;
+                case "--phase":
+                    o.Phase = Value().ToLowerInvariant();
+                    if (o.Phase is not ("publish" or "get" or "download" or "all"))
+                        throw new ArgumentException("--phase is one of publish, get, download, all.");
+                    break;
+                case "--concurrency": all = IntList(arg, Value()); break;
+                case "--concurrency-publish": publish = IntList(arg, Value()); break;
+                case "--concurrency-get": get = IntList(arg, Value()); break;
+                case "--concurrency-download": download = IntList(arg, Value()); break;
+                case "--no-build": o.NoBuild = true; break;
+                case "--keep-schema": o.KeepSchema = true; break;
+                case "--help" or "-h": o.Help = true; break;
+                default: throw new ArgumentException($"Unknown argument '{arg}'.");
+            }
+        }
+        o.PublishConcurrency = publish ?? all ?? o.PublishConcurrency;
+        o.GetConcurrency = get ?? all ?? o.GetConcurrency;
+        o.DownloadConcurrency = download ?? all ?? o.DownloadConcurrency;
+        if (o.Port > 65535) throw new ArgumentException("--port is at most 65535.");
+        return o;
+    }
+
+    /// <summary>The same run with every option spelled out.</summary>
+    public string Explicit() =>
+        string.Create(CultureInfo.InvariantCulture,
+            $"--phase {Phase} --seconds {Seconds} --warmup {WarmupSeconds} --repeat {Repeat} --port {Port} " +
+            $"--concurrency-publish {string.Join(',', PublishConcurrency)} --concurrency-get {string.Join(',', GetConcurrency)} " +
+            $"--concurrency-download {string.Join(',', DownloadConcurrency)}{(NoBuild ? " --no-build" : "")}{(KeepSchema ? " --keep-schema" : "")}");
+
+    private static double PositiveDouble(string arg, string value) =>
+        double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) && d > 0
+            ? d : throw new ArgumentException($"{arg} needs a positive number, not '{value}'.");
+
+    private static double NonNegativeDouble(string arg, string value) =>
+        double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) && d >= 0
+            ? d : throw new ArgumentException($"{arg} needs a number ≥ 0, not '{value}'.");
+
+    private static int PositiveInt(string arg, string value) =>
+        int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) && n > 0
+            ? n : throw new ArgumentException($"{arg} needs a positive integer, not '{value}'.");
+
+    private static int[] IntList(string arg, string value)
+    {
+        var list = value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(v => PositiveInt(arg, v)).ToArray();
+        return list.Length > 0 ? list : throw new ArgumentException($"{arg} needs a comma-separated list such as 1,16.");
+    }
+}

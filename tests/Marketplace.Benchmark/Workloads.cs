@@ -1,0 +1,138 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Net.Http.Headers;
+using System.Security.Cryptography;
+using System.Text.Json;
+using Marketplace.Packages;
+using Marketplace.Signing;
+
+namespace Marketplace.Benchmark;
+
+/// <summary>A version the benchmark published (answered 201).</summary>
+internal sealed record Published(string Name, string Version);
+
+/// <summary>
+/// Publishes a new version per request: worker w owns the package <c>bench-&lt;run&gt;-&lt;w&gt;</c> and publishes
+/// 1.0.0, 1.0.1, … to it with a fresh 10 KB random blob inline, signed by the run's one key. The first publish of a
+/// name creates it (and makes the key its owner), which the warm-up does before anything is measured.
+/// </summary>
+internal sealed class PublishWorkload(StatementSigner signer, string runId, int blobBytes) : IWorkload
+{
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+    private static readonly MediaTypeHeaderValue ContentType = new("application/json");
+    private static readonly PackageManifest Manifest = new(
+        Description: "A package published by the Marketplace benchmark.",
+        Authors: ["Marketplace benchmark"],
+        License: "MIT",
+        Keywords: ["bench"],
+        Categories: ["benchmark"]);
+
+    private readonly ConcurrentDictionary<int, int> _next = new();
+    private readonly ConcurrentDictionary<int, Published> _inFlight = new();
+    private readonly ConcurrentDictionary<string, Published> _latestByName = new();
+    private readonly ConcurrentQueue<Published> _published = new();
+
+    private sealed record Body(DsseEnvelope Envelope, string PublicKey, string Blob);
+
+    public string Phase => "publish";
+    public int ExpectedStatus => 201;
+
+    public string NameOf(int worker) => $"bench-{runId}-{worker}";
+
+    /// <summary>Every version answered 201, in no particular order.</summary>
+    public IReadOnlyList<Published> AllPublished => _published.ToArray();
+
+    /// <summary>The newest version answered 201 per package name.</summary>
+    public IReadOnlyCollection<Published> LatestPerName => _latestByName.Values.ToArray();
+
+    /// <summary>Whether the package of <paramref name="worker"/> has been created (a publish to it answered 201).</summary>
+    public bool Created(int worker) => _latestByName.ContainsKey(NameOf(worker));
+
+    public HttpRequestMessage Create(int worker)
+    {
+        // Versions are never reused, even after a failed attempt: a publish that timed out may still have committed.
+        var n = _next.AddOrUpdate(worker, 0, (_, v) => v + 1);
+        var target = new Published(NameOf(worker), string.Create(CultureInfo.InvariantCulture, $"1.0.{n}"));
+        _inFlight[worker] = target;
+
+        var blob = RandomNumberGenerator.GetBytes(blobBytes);
+        var sha256 = Convert.ToHexStringLower(SHA256.HashData(blob));
+        var statement = new PublishStatement(target.Name, target.Version, sha256, blob.Length, Manifest, IssuedAt: DateTimeOffset.UtcNow);
+        var envelope = signer.Sign(PayloadTypes.Publish, statement);
+        var body = JsonSerializer.SerializeToUtf8Bytes(new Body(envelope, signer.Owner.PublicKey, Convert.ToBase64String(blob)), Json);
+        var content = new ByteArrayContent(body);
+        content.Headers.ContentType = ContentType;
+        return new HttpRequestMessage(HttpMethod.Put, new Uri($"/v1/packages/{target.Name}/{target.Version}", UriKind.Relative)) { Content = content };
+    }
+
+    public void Completed(int worker, int status)
+    {
+        if (status != ExpectedStatus || !_inFlight.TryGetValue(worker, out var done)) return;
+        _published.Enqueue(done);
+        _latestByName[done.Name] = done;
+    }
+}
+
+/// <summary>
+/// Metadata reads over the published set: alternately <c>GET /v1/packages/{name}</c> and
+/// <c>GET /v1/packages/{name}/{version}</c>, names and versions picked at random.
+/// </summary>
+internal sealed class MetadataWorkload(IReadOnlyList<Published> versions) : IWorkload
+{
+    private readonly string[] _names = versions.Select(v => v.Name).Distinct().ToArray();
+    private readonly ConcurrentDictionary<int, long> _sent = new();
+
+    public string Phase => "get";
+    public int ExpectedStatus => 200;
+
+    public HttpRequestMessage Create(int worker)
+    {
+        var i = _sent.AddOrUpdate(worker, 0, (_, v) => v + 1);
+        string path;
+        if (i % 2 == 0)
+        {
+            path = $"/v1/packages/{_names[Random.Shared.Next(_names.Length)]}";
+        }
+        else
+        {
+            var v = versions[Random.Shared.Next(versions.Count)];
+            path = $"/v1/packages/{v.Name}/{v.Version}";
+        }
+        return new HttpRequestMessage(HttpMethod.Get, new Uri(path, UriKind.Relative));
+    }
+
+    public void Completed(int worker, int status)
+    {
+    }
+}
+
+/// <summary>
+/// Downloads of published versions at random, expecting 302 (redirects are not followed). Every 302 the service
+/// answers is counted, warm-ups included, to be compared with the <c>Downloaded</c> events in PostgreSQL.
+/// </summary>
+internal sealed class DownloadWorkload(IReadOnlyList<Published> versions) : IWorkload
+{
+    private long _redirects;
+    private long _noAnswer;
+
+    public string Phase => "download";
+    public int ExpectedStatus => 302;
+
+    /// <summary>302s answered over the life of this workload (all runs, warm-ups included).</summary>
+    public long Redirects => Interlocked.Read(ref _redirects);
+
+    /// <summary>Requests that got no HTTP answer: the service may or may not have recorded them.</summary>
+    public long NoAnswer => Interlocked.Read(ref _noAnswer);
+
+    public HttpRequestMessage Create(int worker)
+    {
+        var v = versions[Random.Shared.Next(versions.Count)];
+        return new HttpRequestMessage(HttpMethod.Get, new Uri($"/v1/packages/{v.Name}/{v.Version}/download", UriKind.Relative));
+    }
+
+    public void Completed(int worker, int status)
+    {
+        if (status == ExpectedStatus) Interlocked.Increment(ref _redirects);
+        else if (status == 0) Interlocked.Increment(ref _noAnswer);
+    }
+}
