@@ -33,7 +33,7 @@ public static class EventStore
             o.Events.DatabaseSchemaName = schema;
             o.Events.StreamIdentity = StreamIdentity.AsString;
             // Rich append assigns versions and global sequences before commit: publish answers with its sequence.
-            o.Events.AppendMode = EventAppendMode.Rich;
+            o.Events.AppendMode = EventAppendMode.Quick;
             o.Events.TimeProvider = sp.GetRequiredService<TimeProvider>();
             o.Events.MetadataConfig.CorrelationIdEnabled = true;
             o.Events.MetadataConfig.CausationIdEnabled = true;

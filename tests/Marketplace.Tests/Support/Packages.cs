@@ -66,6 +66,7 @@ public static class Packages
             s.StatusCodeShouldBe(201);
         });
         var body = JsonDocument.Parse(await result.ReadAsTextAsync()).RootElement;
+        Assert.True(body.GetProperty("sequence").GetInt64() > 0, "a publish answers with the global sequence of its event");
         return new Published(name, version, blob, owner, body.GetProperty("sequence").GetInt64());
     }
 
