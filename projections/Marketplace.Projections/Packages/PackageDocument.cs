@@ -17,16 +17,26 @@ public sealed class PackageDocument
     public DateTimeOffset CreatedAt { get; set; }
     public DateTimeOffset UpdatedAt { get; set; }
 
-    /// <summary>Highest non-yanked stable version; if there is none, the highest non-yanked pre-release.</summary>
-    public static string? LatestOf(IEnumerable<PackageVersionEntry> versions)
+    /// <summary>
+    /// Highest non-yanked stable version; if there is none, the highest non-yanked pre-release. Expects
+    /// <paramref name="versions"/> in ascending precedence, as the projection keeps them, and scans from the top.
+    /// </summary>
+    public static string? LatestOf(IReadOnlyList<PackageVersionEntry> versions)
     {
-        var candidates = versions.Where(v => !v.Yanked)
-            .Select(v => SemanticVersion.Parse(v.Version).Value!)
-            .ToList();
-        var stable = candidates.Where(v => !v.IsPrerelease).ToList();
-        var pool = stable.Count > 0 ? stable : candidates;
-        return pool.Count == 0 ? null : pool.Max()!.Text;
+        string? prerelease = null;
+        for (var i = versions.Count - 1; i >= 0; i--)
+        {
+            if (versions[i].Yanked) continue;
+            if (!SemanticVersion.Parse(versions[i].Version).Value!.IsPrerelease) return versions[i].Version;
+            prerelease ??= versions[i].Version;
+        }
+        return prerelease;
     }
+
+    /// <summary>Whether an entry (its text may carry build metadata) is the version with this key.</summary>
+    public static bool HasKey(PackageVersionEntry entry, string versionKey) =>
+        entry.Version.Length >= versionKey.Length && entry.Version.StartsWith(versionKey, StringComparison.Ordinal)
+        && (entry.Version.Length == versionKey.Length || entry.Version[versionKey.Length] == '+');
 }
 
 public sealed record PackageOwner(string KeyId, string PublicKey, DateTimeOffset AddedAt);
@@ -64,8 +74,13 @@ public sealed partial class PackageDocumentProjection : MultiStreamProjection<Pa
                 break;
             case PackagePublished published:
                 if (doc.Versions.Count == 0) doc.DisplayName = published.DisplayName;
-                doc.Versions.RemoveAll(v => SemanticVersion.Parse(v.Version).Value!.Key == published.VersionKey);
-                doc.Versions.Add(new PackageVersionEntry
+                if (doc.Versions.Any(v => PackageDocument.HasKey(v, published.VersionKey))) break; // already applied
+                // Versions stay in ascending precedence: find the place of the new one, parsing from the top
+                // (new versions are usually the highest), instead of re-sorting.
+                var newVersion = SemanticVersion.Parse(published.Version).Value!;
+                var at = doc.Versions.Count;
+                while (at > 0 && SemanticVersion.Parse(doc.Versions[at - 1].Version).Value! > newVersion) at--;
+                doc.Versions.Insert(at, new PackageVersionEntry
                 {
                     Version = published.Version,
                     Sha256 = published.Sha256,
@@ -73,7 +88,6 @@ public sealed partial class PackageDocumentProjection : MultiStreamProjection<Pa
                     PublishedAt = published.PublishedAt,
                     KeyId = published.KeyId,
                 });
-                doc.Versions.Sort((a, b) => SemanticVersion.Parse(a.Version).Value!.CompareTo(SemanticVersion.Parse(b.Version).Value));
                 break;
             case VersionYanked yanked:
                 SetYanked(doc, yanked.VersionKey, true);
@@ -92,7 +106,7 @@ public sealed partial class PackageDocumentProjection : MultiStreamProjection<Pa
 
     private static void SetYanked(PackageDocument doc, string versionKey, bool yanked)
     {
-        foreach (var v in doc.Versions.Where(v => SemanticVersion.Parse(v.Version).Value!.Key == versionKey))
+        foreach (var v in doc.Versions.Where(v => PackageDocument.HasKey(v, versionKey)))
             v.Yanked = yanked;
     }
 }
