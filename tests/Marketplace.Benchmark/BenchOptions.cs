@@ -19,6 +19,7 @@ internal sealed class BenchOptions
           --concurrency-publish a,b   default 1,16
           --concurrency-get a,b       default 1,32
           --concurrency-download a,b  default 1,64
+          --versions-per-package K    publishes per package before a worker starts a new one (default 10)
           --port P                    port for the service on 127.0.0.1 (default 5090)
           --no-build                  do not run 'dotnet build -c Release' on Marketplace.Functions first
           --keep-schema               keep the run's PostgreSQL schema (dropped after a clean run by default)
@@ -28,6 +29,7 @@ internal sealed class BenchOptions
     public double Seconds { get; private set; } = 10;
     public double WarmupSeconds { get; private set; } = 2;
     public int Repeat { get; private set; } = 1;
+    public int VersionsPerPackage { get; private set; } = 10;
     public string Phase { get; private set; } = "all";
     public int[] PublishConcurrency { get; private set; } = [1, 16];
     public int[] GetConcurrency { get; private set; } = [1, 32];
@@ -66,6 +68,7 @@ internal sealed class BenchOptions
                 case "--concurrency-publish": publish = IntList(arg, Value()); break;
                 case "--concurrency-get": get = IntList(arg, Value()); break;
                 case "--concurrency-download": download = IntList(arg, Value()); break;
+                case "--versions-per-package": o.VersionsPerPackage = Math.Max(1, int.Parse(Value(), CultureInfo.InvariantCulture)); break;
                 case "--no-build": o.NoBuild = true; break;
                 case "--keep-schema": o.KeepSchema = true; break;
                 case "--help" or "-h": o.Help = true; break;
@@ -82,7 +85,7 @@ internal sealed class BenchOptions
     /// <summary>The same run with every option spelled out.</summary>
     public string Explicit() =>
         string.Create(CultureInfo.InvariantCulture,
-            $"--phase {Phase} --seconds {Seconds} --warmup {WarmupSeconds} --repeat {Repeat} --port {Port} " +
+            $"--phase {Phase} --seconds {Seconds} --warmup {WarmupSeconds} --repeat {Repeat} --versions-per-package {VersionsPerPackage} --port {Port} " +
             $"--concurrency-publish {string.Join(',', PublishConcurrency)} --concurrency-get {string.Join(',', GetConcurrency)} " +
             $"--concurrency-download {string.Join(',', DownloadConcurrency)}{(NoBuild ? " --no-build" : "")}{(KeepSchema ? " --keep-schema" : "")}");
 

@@ -147,7 +147,7 @@ internal sealed class Benchmark(BenchOptions options, IReadOnlyList<string> rawA
     private async Task<int> PhasesAsync(HttpClient control, CancellationToken ct)
     {
         using var signer = StatementSigner.Generate();
-        var publish = new PublishWorkload(signer, _runId.ToString(CultureInfo.InvariantCulture), BlobBytes);
+        var publish = new PublishWorkload(signer, _runId.ToString(CultureInfo.InvariantCulture), BlobBytes, options.VersionsPerPackage);
         _out.WriteLine($"Publisher key {signer.Owner.KeyId}; packages bench-{_runId}-<worker>, versions 1.0.<n>, {BlobBytes / 1024} KB random blob inline.");
         _out.WriteLine($"Each run: {options.WarmupSeconds:0.#} s warm-up, then {options.Seconds:0.#} s measured; {options.Repeat} run(s) per phase and concurrency.");
         _out.WriteLine("ops/s counts answers with the expected status (201, 200, 302); latencies cover every request; srv/gen cpu: CPU time");

@@ -8,7 +8,7 @@ internal static class Database
     public const string Name = "marketplace_bench";
 
     public static string ConnectionString(string database = Name) =>
-        $"Host=127.0.0.1;Port=5432;Database={database};Username=marketplace;Password=marketplace;Maximum Pool Size=64";
+        $"Host=127.0.0.1;Port=5432;Database={database};Username=marketplace;Password=marketplace;SSL Mode=Disable;Maximum Pool Size=64";
 
     /// <summary>Creates <see cref="Name"/> if missing (the role marketplace has CREATEDB).</summary>
     public static async Task<bool> EnsureDatabaseAsync(CancellationToken ct)

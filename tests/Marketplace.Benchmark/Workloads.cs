@@ -12,11 +12,12 @@ namespace Marketplace.Benchmark;
 internal sealed record Published(string Name, string Version);
 
 /// <summary>
-/// Publishes a new version per request: worker w owns the package <c>bench-&lt;run&gt;-&lt;w&gt;</c> and publishes
-/// 1.0.0, 1.0.1, … to it with a fresh 10 KB random blob inline, signed by the run's one key. The first publish of a
-/// name creates it (and makes the key its owner), which the warm-up does before anything is measured.
+/// Publishes a new version per request with a fresh 10 KB random blob inline, signed by the run's one key. Worker w
+/// publishes 1.0.0 … 1.0.(k-1) to <c>bench-&lt;run&gt;-&lt;w&gt;-0</c>, then moves on to <c>…-1</c>, and so on (k is
+/// <c>--versions-per-package</c>), so the load mixes new packages (whose first publish makes the key the owner) with
+/// new versions of existing ones, as a registry sees it.
 /// </summary>
-internal sealed class PublishWorkload(StatementSigner signer, string runId, int blobBytes) : IWorkload
+internal sealed class PublishWorkload(StatementSigner signer, string runId, int blobBytes, int versionsPerPackage) : IWorkload
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
     private static readonly MediaTypeHeaderValue ContentType = new("application/json");
@@ -37,7 +38,12 @@ internal sealed class PublishWorkload(StatementSigner signer, string runId, int 
     public string Phase => "publish";
     public int ExpectedStatus => 201;
 
-    public string NameOf(int worker) => $"bench-{runId}-{worker}";
+    private readonly ConcurrentDictionary<int, bool> _createdBy = new();
+
+    /// <summary>The package the worker's next publish goes to.</summary>
+    public string NameOf(int worker) => NameOf(worker, _next.GetValueOrDefault(worker, -1) + 1);
+
+    private string NameOf(int worker, int n) => $"bench-{runId}-{worker}-{n / versionsPerPackage}";
 
     /// <summary>Every version answered 201, in no particular order.</summary>
     public IReadOnlyList<Published> AllPublished => _published.ToArray();
@@ -46,13 +52,13 @@ internal sealed class PublishWorkload(StatementSigner signer, string runId, int 
     public IReadOnlyCollection<Published> LatestPerName => _latestByName.Values.ToArray();
 
     /// <summary>Whether the package of <paramref name="worker"/> has been created (a publish to it answered 201).</summary>
-    public bool Created(int worker) => _latestByName.ContainsKey(NameOf(worker));
+    public bool Created(int worker) => _createdBy.ContainsKey(worker);
 
     public HttpRequestMessage Create(int worker)
     {
         // Versions are never reused, even after a failed attempt: a publish that timed out may still have committed.
         var n = _next.AddOrUpdate(worker, 0, (_, v) => v + 1);
-        var target = new Published(NameOf(worker), string.Create(CultureInfo.InvariantCulture, $"1.0.{n}"));
+        var target = new Published(NameOf(worker, n), string.Create(CultureInfo.InvariantCulture, $"1.0.{n % versionsPerPackage}"));
         _inFlight[worker] = target;
 
         var blob = RandomNumberGenerator.GetBytes(blobBytes);
@@ -69,6 +75,7 @@ internal sealed class PublishWorkload(StatementSigner signer, string runId, int 
     {
         if (status != ExpectedStatus || !_inFlight.TryGetValue(worker, out var done)) return;
         _published.Enqueue(done);
+        _createdBy[worker] = true;
         _latestByName[done.Name] = done;
     }
 }
