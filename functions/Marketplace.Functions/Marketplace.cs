@@ -27,6 +27,7 @@ public static class MarketplaceApp
         services.AddEventStore(configuration);
         services.AddBlobStore(configuration);
         services.AddSingleton<PackageCommands>();
+        services.AddSingleton<DownloadCounts>();
         services.AddSingleton<DownloadRecorder>();
         services.AddHostedService(sp => sp.GetRequiredService<DownloadRecorder>());
         return services;
@@ -43,6 +44,7 @@ public static class MarketplaceApp
         app.MapPublishing();
         app.MapReading();
         app.MapDownloading();
+        app.MapDownloadCounts();
         app.MapYanking();
         app.MapOwners();
         app.MapLocalBlobs();

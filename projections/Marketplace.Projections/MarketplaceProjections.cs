@@ -1,4 +1,5 @@
 using JasperFx.Events.Projections;
+using Marketplace.Projections.Downloads;
 using Marketplace.Projections.Packages;
 using Marten;
 
@@ -12,6 +13,7 @@ public static class MarketplaceProjections
         options.Projections.Add<PackageStateProjection>(ProjectionLifecycle.Inline);
         options.Projections.Add<PackageDocumentProjection>(ProjectionLifecycle.Async);
         options.Projections.Add<VersionDocumentProjection>(ProjectionLifecycle.Async);
+        options.Projections.Add(new DownloadCountsProjection(options.DatabaseSchemaName), ProjectionLifecycle.Async);
         return options;
     }
 }

@@ -1,5 +1,4 @@
 using JasperFx.Events;
-using Marketplace.Downloads;
 using Marketplace.Packages;
 using Marten.Events.Projections;
 
@@ -13,7 +12,6 @@ public sealed class PackageDocument
     public List<PackageOwner> Owners { get; set; } = [];
     public List<PackageVersionEntry> Versions { get; set; } = [];
     public string? Latest { get; set; }
-    public long Downloads { get; set; }
     public DateTimeOffset CreatedAt { get; set; }
     public DateTimeOffset UpdatedAt { get; set; }
 
@@ -95,9 +93,6 @@ public sealed partial class PackageDocumentProjection : MultiStreamProjection<Pa
             case VersionUnyanked unyanked:
                 SetYanked(doc, unyanked.VersionKey, false);
                 break;
-            case Downloaded:
-                doc.Downloads++;
-                return doc; // downloads do not change the package's last-updated time
         }
         doc.Latest = PackageDocument.LatestOf(doc.Versions);
         doc.UpdatedAt = e.Timestamp;

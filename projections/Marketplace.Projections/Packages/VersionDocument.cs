@@ -1,5 +1,4 @@
 using JasperFx.Events;
-using Marketplace.Downloads;
 using Marketplace.Packages;
 using Marketplace.Signing;
 using Marten.Events.Projections;
@@ -17,7 +16,6 @@ public sealed class VersionDocument
     public long Size { get; set; }
     public bool Yanked { get; set; }
     public string? YankedReason { get; set; }
-    public long Downloads { get; set; }
     public DateTimeOffset PublishedAt { get; set; }
     public string KeyId { get; set; } = "";
     public string PublicKey { get; set; } = "";
@@ -51,7 +49,6 @@ public sealed partial class VersionDocumentProjection : MultiStreamProjection<Ve
                     KeyId = p.KeyId,
                     PublicKey = p.PublicKey,
                     Envelope = p.Envelope,
-                    Downloads = doc?.Downloads ?? 0,
                 };
             case VersionYanked y when doc is not null:
                 doc.Yanked = true;
@@ -60,9 +57,6 @@ public sealed partial class VersionDocumentProjection : MultiStreamProjection<Ve
             case VersionUnyanked when doc is not null:
                 doc.Yanked = false;
                 doc.YankedReason = null;
-                return doc;
-            case Downloaded when doc is not null:
-                doc.Downloads++;
                 return doc;
             default:
                 return doc;

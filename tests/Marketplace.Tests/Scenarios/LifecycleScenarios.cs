@@ -164,6 +164,11 @@ public abstract class LifecycleScenarios<TFixture>(TFixture fixture) where TFixt
 
         Assert.Equal(5, (await Host.GetJson($"/v1/packages/{p.Name}")).GetProperty("downloads").GetInt64());
         Assert.Equal(5, (await Host.GetJson($"/v1/packages/{p.Name}/{p.Version}")).GetProperty("downloads").GetInt64());
+        var daily = await Host.GetJson($"/v1/packages/{p.Name}/downloads?days=7");
+        Assert.Equal(5, daily.GetProperty("total").GetInt64());
+        var today = Assert.Single(daily.GetProperty("days").EnumerateArray());
+        Assert.Equal(DateOnly.FromDateTime(DateTime.UtcNow).ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture), today.GetProperty("day").GetString());
+        Assert.Equal(5, today.GetProperty("count").GetInt64());
     }
 
     [Fact]

@@ -15,7 +15,7 @@ public static class TestEnvironment
 {
     public static string Postgres =>
         Environment.GetEnvironmentVariable("MARKETPLACE_TEST_PG")
-        ?? "Host=127.0.0.1;Port=5432;Database=marketplace_test;Username=marketplace;Password=marketplace;Maximum Pool Size=20";
+        ?? "Host=127.0.0.1;Port=5432;Database=marketplace_test;Username=marketplace;Password=marketplace;SSL Mode=Disable;Maximum Pool Size=20";
 
     public static string S3 => Environment.GetEnvironmentVariable("MARKETPLACE_TEST_S3") ?? "http://127.0.0.1:4569";
 

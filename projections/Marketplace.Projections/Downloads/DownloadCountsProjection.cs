@@ -1,0 +1,75 @@
+using System.Text;
+using JasperFx.Events;
+using JasperFx.Events.Projections;
+using Marketplace.Downloads;
+using Marten;
+using Marten.Events.Projections;
+using Weasel.Postgresql;
+using Weasel.Postgresql.Tables;
+
+namespace Marketplace.Projections.Downloads;
+
+/// <summary>
+/// Download counts per package, version and UTC day, in a narrow table of counters. Each daemon batch is folded
+/// in memory and written as one upsert per (package, version, day) — hot downloads must not rewrite a package's
+/// whole document per event. The table is emptied and refilled when the projection is rebuilt; the daemon
+/// commits each batch with its progress, so counts are exact, never doubled.
+/// </summary>
+public sealed class DownloadCountsProjection : EventProjection, IJasperFxProjection<IDocumentOperations>
+{
+    public const string ProjectionName = "DownloadCounts";
+    private const int RowsPerStatement = 200;
+
+    public DownloadCountsProjection(string schema)
+    {
+        Name = ProjectionName;
+        Table = $"{schema}.mkt_download_counts";
+        var table = new Table(new PostgresqlObjectName(schema, "mkt_download_counts", SchemaUtils.IdentifierUsage.General));
+        table.AddColumn<string>("name").AsPrimaryKey();
+        table.AddColumn<string>("version").AsPrimaryKey();
+        table.AddColumn("day", "date").AsPrimaryKey();
+        table.AddColumn<long>("count").NotNull();
+        SchemaObjects.Add(table);
+        IncludeType<Downloaded>();
+        Options.DeleteDataInTableOnTeardown(Table);
+    }
+
+    /// <summary>The qualified table name, for readers.</summary>
+    public string Table { get; }
+
+    /// <summary>One event at a time (the path Marten takes where it does not hand over a batch).</summary>
+    public override ValueTask ApplyAsync(IDocumentOperations operations, IEvent e, CancellationToken cancellation)
+    {
+        Upsert(operations, [e]);
+        return ValueTask.CompletedTask;
+    }
+
+    Task IJasperFxProjection<IDocumentOperations>.ApplyAsync(IDocumentOperations operations, IReadOnlyList<IEvent> events, CancellationToken cancellation)
+    {
+        Upsert(operations, events);
+        return Task.CompletedTask;
+    }
+
+    private void Upsert(IDocumentOperations operations, IEnumerable<IEvent> events)
+    {
+        var counts = events.Select(e => e.Data).OfType<Downloaded>()
+            .GroupBy(d => (d.Name, d.VersionKey, Day: DateOnly.FromDateTime(d.DownloadedAt.UtcDateTime)))
+            .Select(g => (g.Key, Count: (long)g.Count()))
+            .ToList();
+        foreach (var chunk in counts.Chunk(RowsPerStatement))
+        {
+            var sql = new StringBuilder($"insert into {Table} (name, version, day, count) values ");
+            var parameters = new List<object>(chunk.Length * 4);
+            for (var i = 0; i < chunk.Length; i++)
+            {
+                sql.Append(i == 0 ? "(?, ?, ?, ?)" : ", (?, ?, ?, ?)");
+                parameters.Add(chunk[i].Key.Name);
+                parameters.Add(chunk[i].Key.VersionKey);
+                parameters.Add(chunk[i].Key.Day);
+                parameters.Add(chunk[i].Count);
+            }
+            sql.Append($" on conflict (name, version, day) do update set count = {Table}.count + excluded.count");
+            operations.QueueSqlCommand(sql.ToString(), parameters.ToArray());
+        }
+    }
+}
