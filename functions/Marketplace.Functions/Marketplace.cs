@@ -28,6 +28,7 @@ public static class MarketplaceApp
         services.AddBlobStore(configuration);
         services.AddSingleton<PackageCommands>();
         services.AddSingleton<DownloadCounts>();
+        services.AddSingleton<ReadModels>();
         services.AddSingleton<DownloadRecorder>();
         services.AddHostedService(sp => sp.GetRequiredService<DownloadRecorder>());
         return services;

@@ -168,6 +168,11 @@ public sealed class BadInputCorpus(CorpusFixture fixture) : IAsyncLifetime
         ["download: unknown version"] = new(404, "not-found", f => s => s.Get.Url($"/v1/packages/{f.Existing.Name}/9.9.9/download")),
         ["download: invalid version"] = new(400, "invalid-version", f => s => s.Get.Url($"/v1/packages/{f.Existing.Name}/latest/download")),
         ["download: blob URL with a forged signature"] = new(403, "bad-url-signature", f => s => s.Get.Url($"/v1/blobs/sha256/{f.Existing.Sha256}?file=x&expires=9999999999&sig=forged")),
+        ["read: unknown package"] = new(404, "not-found", _ => s => s.Get.Url("/v1/packages/no-such-package")),
+        ["read: unknown version"] = new(404, "not-found", f => s => s.Get.Url($"/v1/packages/{f.Existing.Name}/9.9.9")),
+        ["read: invalid name"] = new(400, "invalid-name", _ => s => s.Get.Url("/v1/packages/-x")),
+        ["read: downloads of an unknown package"] = new(404, "not-found", _ => s => s.Get.Url("/v1/packages/no-such-package/downloads")),
+        ["read: downloads over 366 days"] = new(400, "invalid-request", f => s => s.Get.Url($"/v1/packages/{f.Existing.Name}/downloads?days=400")),
         ["read: unknown route"] = new(404, "not-found", _ => s => s.Get.Url("/v1/nothing-here")),
     };
 

@@ -41,13 +41,13 @@ public static class ReadEndpoints
     }
 
     public static async Task<Results<JsonBytes, StatusCodeHttpResult, ProblemHttpResult>> GetPackage(
-        string name, HttpContext http, IQuerySession session, DownloadCounts counts, IMemoryCache cache, ReadOptions options, CancellationToken ct)
+        string name, HttpContext http, IQuerySession session, ReadModels models, IMemoryCache cache, ReadOptions options, CancellationToken ct)
     {
         var normalized = PackageName.Normalize(name);
         if (normalized.Error is { } error) return error.ToProblem();
         var json = await Cached(cache, options, "package:" + normalized.Value, async () =>
-            await session.LoadAsync<PackageDocument>(normalized.Value!, ct) is { } d
-                ? new PackageResponse(d.Id, d.DisplayName, d.Owners, d.Versions, d.Latest, await counts.TotalAsync(session, d.Id, null, ct), d.CreatedAt, d.UpdatedAt)
+            await models.PackageAsync(session, normalized.Value!, ct) is var (d, downloads)
+                ? new PackageResponse(d.Id, d.DisplayName, d.Owners, d.Versions, d.Latest, downloads, d.CreatedAt, d.UpdatedAt)
                 : null);
         return json is null
             ? DomainError.NotFound($"Package {normalized.Value} does not exist (or is not visible yet).").ToProblem()
@@ -55,7 +55,7 @@ public static class ReadEndpoints
     }
 
     public static async Task<Results<JsonBytes, StatusCodeHttpResult, ProblemHttpResult>> GetVersion(
-        string name, string version, HttpContext http, IQuerySession session, DownloadCounts counts, IMemoryCache cache, ReadOptions options, CancellationToken ct)
+        string name, string version, HttpContext http, IQuerySession session, ReadModels models, IMemoryCache cache, ReadOptions options, CancellationToken ct)
     {
         var normalized = PackageName.Normalize(name);
         if (normalized.Error is { } nameError) return nameError.ToProblem();
@@ -63,9 +63,8 @@ public static class ReadEndpoints
         if (semver.Error is { } versionError) return versionError.ToProblem();
         var id = VersionDocument.IdOf(normalized.Value!, semver.Value!.Key);
         var json = await Cached(cache, options, "version:" + id, async () =>
-            await session.LoadAsync<VersionDocument>(id, ct) is { } d
-                ? new VersionResponse(d.Name, d.Version, d.Manifest, d.Sha256, d.Size, d.Yanked, d.YankedReason,
-                    await counts.TotalAsync(session, d.Name, semver.Value.Key, ct), d.PublishedAt, d.KeyId, d.PublicKey, d.Envelope)
+            await models.VersionAsync(session, normalized.Value!, semver.Value.Key, ct) is var (d, downloads)
+                ? new VersionResponse(d.Name, d.Version, d.Manifest, d.Sha256, d.Size, d.Yanked, d.YankedReason, downloads, d.PublishedAt, d.KeyId, d.PublicKey, d.Envelope)
                 : null);
         return json is null
             ? DomainError.NotFound($"{normalized.Value} has no version {semver.Value.Key} (or it is not visible yet).").ToProblem()
