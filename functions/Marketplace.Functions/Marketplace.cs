@@ -29,6 +29,7 @@ public static class MarketplaceApp
         services.AddSingleton<PackageCommands>();
         services.AddSingleton<DownloadCounts>();
         services.AddSingleton<ReadModels>();
+        services.AddSingleton<ReadCacheInvalidation>();
         services.AddSingleton<DownloadRecorder>();
         services.AddHostedService(sp => sp.GetRequiredService<DownloadRecorder>());
         return services;

@@ -98,11 +98,7 @@ public sealed class FileBlobStore : IBlobStore
         // Only this app writes the staging area, and it checked the digest while receiving.
         if (new FileInfo(staged).Length != size)
             return Task.FromResult(PutOutcome.DigestMismatch);
-        var tmp = TempPath();
-        File.Copy(staged, tmp);
-        var outcome = MoveIntoPlace(tmp, path);
-        File.Delete(staged);
-        return Task.FromResult(outcome);
+        return Task.FromResult(MoveIntoPlace(staged, path));
     }
 
     public Task<bool> ExistsAsync(string sha256, CancellationToken ct) => Task.FromResult(File.Exists(BlobPath(sha256)));
@@ -149,17 +145,18 @@ public sealed class FileBlobStore : IBlobStore
 
     private string TempPath() => Path.Combine(_root, "tmp", Guid.CreateVersion7().ToString("n", CultureInfo.InvariantCulture));
 
-    private static PutOutcome MoveIntoPlace(string tmp, string path)
+    /// <summary>Renames <paramref name="source"/> (a finished temp file or staged upload) to the blob's path, or drops it if another writer got there first.</summary>
+    private static PutOutcome MoveIntoPlace(string source, string path)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         try
         {
-            File.Move(tmp, path, overwrite: false);
+            File.Move(source, path, overwrite: false);
             return PutOutcome.Stored;
         }
         catch (IOException) when (File.Exists(path))
         {
-            File.Delete(tmp);
+            File.Delete(source);
             return PutOutcome.AlreadyStored;
         }
     }

@@ -45,6 +45,7 @@ public static class EventStore
             ]);
             o.Schema.For<StatementReceipt>();
             o.AddMarketplaceProjections();
+            o.Projections.AsyncListeners.Add(sp.GetRequiredService<Packages.Reading.ReadCacheInvalidation>());
             o.Projections.Errors.SkipApplyErrors = false;
             o.Projections.Errors.SkipSerializationErrors = false;
             o.Projections.Errors.SkipUnknownEvents = false;

@@ -45,7 +45,7 @@ public abstract class MarketplaceFixture : IAsyncLifetime
         var settings = await BlobSettingsAsync();
         settings["ConnectionStrings:Marketplace"] = TestEnvironment.Postgres;
         settings["Marten:Schema"] = Schema;
-        settings["Reads:CacheFor"] = "00:00:00";
+        settings.TryAdd("Reads:CacheFor", "00:00:00");
         settings["Logging:LogLevel:Default"] = "Warning";
         Host = await AlbaHost.For<Program>(b =>
         {
@@ -132,6 +132,20 @@ public sealed class S3StoreFixture : MarketplaceFixture
         return (list.S3Objects ?? []).Select(o => o.Key).OrderBy(k => k, StringComparer.Ordinal).ToList();
     }
 }
+
+/// <summary>A host with the read cache on and a long lifetime: only the daemon's eviction can make reads fresh.</summary>
+public sealed class CachedReadsFixture : FileStoreFixture
+{
+    protected override async Task<Dictionary<string, string?>> BlobSettingsAsync()
+    {
+        var settings = await base.BlobSettingsAsync();
+        settings["Reads:CacheFor"] = "00:10:00";
+        return settings;
+    }
+}
+
+[CollectionDefinition("cached reads")]
+public sealed class CachedReadsCollection : ICollectionFixture<CachedReadsFixture>;
 
 [CollectionDefinition("file store")]
 public sealed class FileStoreCollection : ICollectionFixture<FileStoreFixture>;

@@ -43,7 +43,7 @@ public sealed class DownloadRecorder : BackgroundService
     }
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
-        Task.WhenAll(Enumerable.Range(0, Math.Max(1, _options.Writers)).Select(_ => WriteLoop(stoppingToken)));
+        Task.WhenAll(Enumerable.Range(0, Math.Max(1, _options.Writers)).Select(_ => WriteLoop()));
 
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
@@ -51,7 +51,7 @@ public sealed class DownloadRecorder : BackgroundService
         await base.StopAsync(cancellationToken);
     }
 
-    private async Task WriteLoop(CancellationToken stoppingToken)
+    private async Task WriteLoop()
     {
         var batch = new List<Pending>(_options.MaxBatch);
         // Keep draining after stop is requested: queued callers are owed an answer.
@@ -76,6 +76,5 @@ public sealed class DownloadRecorder : BackgroundService
                 foreach (var p in batch) p.Done.TrySetException(e);
             }
         }
-        _ = stoppingToken;
     }
 }

@@ -37,7 +37,7 @@ public static class PublishEndpoint
         if (verified.Error is { } statementError) return statementError.ToProblem();
         var (statement, signer, envelope, statementId) = verified.Value!;
 
-        if (Check(statement, name, normalized.Value!, semver.Value!, limits) is { } mismatch) return mismatch.ToProblem();
+        if (Check(statement, name, semver.Value!, limits) is { } mismatch) return mismatch.ToProblem();
 
         byte[]? inline = null;
         if (request.Blob is not null)
@@ -87,12 +87,11 @@ public static class PublishEndpoint
             new PublishResponse(normalized.Value!, semver.Value.Text, statement.Sha256, outcome.Value!.Sequence));
     }
 
-    private static DomainError? Check(PublishStatement s, string pathName, string normalized, SemanticVersion version, Limits limits)
+    private static DomainError? Check(PublishStatement s, string pathName, SemanticVersion version, Limits limits)
     {
-        if (s.Name != pathName && PackageName.Normalize(s.Name).Value != normalized)
-            return DomainError.StatementMismatch($"The statement names '{s.Name}', the path '{pathName}'.");
+        // Exact spelling: the first publish's spelling is the package's display name, so it is signed as such.
         if (s.Name != pathName)
-            return DomainError.StatementMismatch($"The statement spells the name '{s.Name}', the path '{pathName}'; sign the spelling you publish.");
+            return DomainError.StatementMismatch($"The statement names '{s.Name}', the path '{pathName}'; sign the spelling you publish.");
         if (s.Version != version.Text)
             return DomainError.StatementMismatch($"The statement names version '{s.Version}', the path '{version.Text}'.");
         if (!Digest.IsSha256Hex(s.Sha256))

@@ -18,8 +18,11 @@ public sealed record VersionResponse(string Name, string Version, PackageManifes
 
 public sealed class ReadOptions
 {
-    /// <summary>How long a serialised read model is served from memory before it is loaded again.</summary>
-    public TimeSpan CacheFor { get; set; } = TimeSpan.FromSeconds(1);
+    /// <summary>
+    /// How long a serialised read model is served from memory before it is loaded again. This instance's daemon
+    /// evicts what it updates at once; the bound matters for download totals and for other instances.
+    /// </summary>
+    public TimeSpan CacheFor { get; set; } = TimeSpan.FromSeconds(5);
     /// <summary>What clients and CDNs may cache (<c>Cache-Control: public, max-age</c>).</summary>
     public TimeSpan ClientMaxAge { get; set; } = TimeSpan.FromSeconds(5);
 }
@@ -45,7 +48,7 @@ public static class ReadEndpoints
     {
         var normalized = PackageName.Normalize(name);
         if (normalized.Error is { } error) return error.ToProblem();
-        var json = await Cached(cache, options, "package:" + normalized.Value, async () =>
+        var json = await Cached(cache, options, ReadCacheInvalidation.PackageKey(normalized.Value!), async () =>
             await models.PackageAsync(session, normalized.Value!, ct) is var (d, downloads)
                 ? new PackageResponse(d.Id, d.DisplayName, d.Owners, d.Versions, d.Latest, downloads, d.CreatedAt, d.UpdatedAt)
                 : null);
@@ -62,7 +65,7 @@ public static class ReadEndpoints
         var semver = SemanticVersion.Parse(version);
         if (semver.Error is { } versionError) return versionError.ToProblem();
         var id = VersionDocument.IdOf(normalized.Value!, semver.Value!.Key);
-        var json = await Cached(cache, options, "version:" + id, async () =>
+        var json = await Cached(cache, options, ReadCacheInvalidation.VersionKey(id), async () =>
             await models.VersionAsync(session, normalized.Value!, semver.Value.Key, ct) is var (d, downloads)
                 ? new VersionResponse(d.Name, d.Version, d.Manifest, d.Sha256, d.Size, d.Yanked, d.YankedReason, downloads, d.PublishedAt, d.KeyId, d.PublicKey, d.Envelope)
                 : null);
