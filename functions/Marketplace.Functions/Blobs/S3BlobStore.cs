@@ -61,7 +61,12 @@ public sealed class S3BlobStore : IBlobStore, IDisposable
         if (await ExistsAsync(sha256, ct))
             return PutOutcome.AlreadyStored;
         using var body = new MemoryStream(content.ToArray(), writable: false);
-        await _s3.PutObjectAsync(new PutObjectRequest
+        await PutBlobAsync(sha256, body, ct);
+        return PutOutcome.Stored;
+    }
+
+    private Task<PutObjectResponse> PutBlobAsync(string sha256, Stream body, CancellationToken ct) =>
+        _s3.PutObjectAsync(new PutObjectRequest
         {
             BucketName = _options.Bucket,
             Key = Digest.BlobKey(sha256),
@@ -70,8 +75,6 @@ public sealed class S3BlobStore : IBlobStore, IDisposable
             UseChunkEncoding = false,
             AutoCloseStream = false,
         }, ct);
-        return PutOutcome.Stored;
-    }
 
     public async Task<PutOutcome> PromoteUploadAsync(string sha256, long size, CancellationToken ct)
     {
@@ -111,15 +114,7 @@ public sealed class S3BlobStore : IBlobStore, IDisposable
                 if (total != size || Convert.ToHexStringLower(hash.GetHashAndReset()) != sha256)
                     return await Reject(sha256, ct);
                 file.Position = 0;
-                await _s3.PutObjectAsync(new PutObjectRequest
-                {
-                    BucketName = _options.Bucket,
-                    Key = Digest.BlobKey(sha256),
-                    InputStream = file,
-                    ContentType = "application/octet-stream",
-                    UseChunkEncoding = false,
-                    AutoCloseStream = false,
-                }, ct);
+                await PutBlobAsync(sha256, file, ct);
             }
         }
         finally
