@@ -18,6 +18,14 @@ public static class Problems
             Extensions = { ["code"] = error.Code },
         });
 
+    /// <summary>Documents the problem answers a route can give, for OpenAPI.</summary>
+    public static RouteHandlerBuilder WithProblems(this RouteHandlerBuilder route, params int[] statuses)
+    {
+        foreach (var status in statuses)
+            route.ProducesProblem(status);
+        return route;
+    }
+
     /// <summary>Gives every framework-made problem (404 route, 405, 500) a stable code too.</summary>
     public static IServiceCollection AddMarketplaceProblems(this IServiceCollection services) =>
         services.AddProblemDetails(o => o.CustomizeProblemDetails = ctx =>

@@ -93,6 +93,10 @@ public sealed class OwnershipAndReplay(FileStoreFixture fixture)
         var paths = openapi.GetProperty("paths");
         foreach (var path in new[] { "/v1/uploads", "/v1/packages/{name}/{version}", "/v1/packages/{name}", "/v1/packages/{name}/{version}/download", "/v1/packages/{name}/{version}/yank", "/v1/packages/{name}/owners" })
             Assert.True(paths.TryGetProperty(path, out _), $"OpenAPI lacks {path}");
+        var publish = paths.GetProperty("/v1/packages/{name}/{version}").GetProperty("put").GetProperty("responses");
+        foreach (var status in new[] { "201", "400", "403", "409", "413" })
+            Assert.True(publish.TryGetProperty(status, out _), $"OpenAPI lacks publish's {status}");
+        Assert.True(publish.GetProperty("409").GetProperty("content").TryGetProperty("application/problem+json", out _));
 
         await Host.Scenario(s => { s.Get.Url("/health/live"); s.StatusCodeShouldBe(200); });
         var ready = await Host.GetJson("/health/ready");

@@ -16,7 +16,8 @@ public static class DownloadEndpoint
     {
         app.MapGet("/v1/packages/{name}/{version}/download", Download)
             .WithName("DownloadVersion")
-            .WithSummary("Records a download and redirects (302) to a short-lived URL of the blob; yanked versions still download by exact version.");
+            .WithSummary("Records a download and redirects (302) to a short-lived URL of the blob; yanked versions still download by exact version.")
+            .WithProblems(400, 404, 503);
         return app;
     }
 

@@ -15,10 +15,12 @@ public static class OwnersEndpoints
     public static IEndpointRouteBuilder MapOwners(this IEndpointRouteBuilder app)
     {
         app.MapGet("/v1/packages/{name}/owners", List).WithName("ListOwners")
-            .WithSummary("The package's owner keys (read from the stream's own snapshot, so a change shows at once).");
+            .WithSummary("The package's owner keys (read from the stream's own snapshot, so a change shows at once).")
+            .WithProblems(400, 404);
         app.MapPost("/v1/packages/{name}/owners", Change).WithName("ChangeOwners")
             .WithSummary("Adds or removes an owner key by an owner's signed statement; a package always keeps one owner.")
-            .Accepts<SignedRequest>("application/json");
+            .Accepts<SignedRequest>("application/json")
+            .WithProblems(400, 403, 404, 409, 413, 415);
         return app;
     }
 

@@ -17,7 +17,8 @@ public static class PublishEndpoint
         app.MapPut("/v1/packages/{name}/{version}", Publish)
             .WithName("PublishVersion")
             .WithSummary("Publishes a new immutable version from a signed publish statement, with the blob inline or already uploaded.")
-            .Accepts<PublishRequest>("application/json");
+            .Accepts<PublishRequest>("application/json")
+            .WithProblems(400, 403, 409, 413, 415);
         return app;
     }
 

@@ -39,7 +39,8 @@ public static class DownloadsEndpoint
     public static IEndpointRouteBuilder MapDownloadCounts(this IEndpointRouteBuilder app)
     {
         app.MapGet("/v1/packages/{name}/downloads", Get).WithName("GetDownloads")
-            .WithSummary("Downloads of a package: the total and one count per UTC day over the last `days` days (default 30, at most 366).");
+            .WithSummary("Downloads of a package: the total and one count per UTC day over the last `days` days (default 30, at most 366).")
+            .WithProblems(400, 404);
         return app;
     }
 

@@ -36,10 +36,10 @@ public static class ReadEndpoints
     {
         app.MapGet("/v1/packages/{name}", GetPackage).WithName("GetPackage")
             .WithSummary("The package: display name, owners, versions, latest non-yanked version and download total.")
-            .Produces<PackageResponse>();
+            .Produces<PackageResponse>().Produces(StatusCodes.Status304NotModified).WithProblems(400, 404);
         app.MapGet("/v1/packages/{name}/{version}", GetVersion).WithName("GetVersion")
             .WithSummary("One version: manifest, digest, size, yanked state, downloads and the envelope as published.")
-            .Produces<VersionResponse>();
+            .Produces<VersionResponse>().Produces(StatusCodes.Status304NotModified).WithProblems(400, 404);
         return app;
     }
 

@@ -20,7 +20,8 @@ public static class UploadEndpoint
         app.MapPost("/v1/uploads", Upload)
             .WithName("CreateUpload")
             .WithSummary("Presigns a PUT for a large blob, or says the digest is already stored.")
-            .Accepts<UploadRequest>("application/json");
+            .Accepts<UploadRequest>("application/json")
+            .WithProblems(400, 413, 415);
         return app;
     }
 
