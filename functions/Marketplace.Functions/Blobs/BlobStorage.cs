@@ -13,14 +13,14 @@ public static class BlobStorage
         {
             case "file":
                 var file = section.GetSection("File").Get<FileBlobOptions>() ?? new FileBlobOptions();
-                services.AddSingleton(sp => new FileBlobStore(file, sp.GetRequiredService<IWebHostEnvironment>().ContentRootPath));
+                services.AddSingleton(sp => new FileBlobStore(file, sp.GetRequiredService<IWebHostEnvironment>().ContentRootPath, sp.GetRequiredService<TimeProvider>()));
                 services.AddSingleton<IBlobStore>(sp => sp.GetRequiredService<FileBlobStore>());
                 break;
             case "s3":
                 var s3 = section.GetSection("S3").Get<S3BlobOptions>() ?? new S3BlobOptions();
                 if (string.IsNullOrWhiteSpace(s3.Bucket))
                     throw new InvalidOperationException("Blobs:Store is 's3' but Blobs:S3:Bucket is not set.");
-                services.AddSingleton(_ => new S3BlobStore(s3));
+                services.AddSingleton(sp => new S3BlobStore(s3, sp.GetRequiredService<TimeProvider>()));
                 services.AddSingleton<IBlobStore>(sp => sp.GetRequiredService<S3BlobStore>());
                 break;
             default:

@@ -22,9 +22,11 @@ public sealed class FileBlobStore : IBlobStore
 {
     private readonly string _root;
     private readonly byte[] _urlKey;
+    private readonly TimeProvider _time;
 
-    public FileBlobStore(FileBlobOptions options, string contentRoot)
+    public FileBlobStore(FileBlobOptions options, string contentRoot, TimeProvider time)
     {
+        _time = time;
         _root = Path.GetFullPath(Path.Combine(contentRoot, options.Root));
         _urlKey = options.UrlKey is { Length: > 0 } k ? Convert.FromBase64String(k) : RandomNumberGenerator.GetBytes(32);
         if (_urlKey.Length < 32)
@@ -116,14 +118,14 @@ public sealed class FileBlobStore : IBlobStore
 
     public Uri GetDownloadUrl(string sha256, string fileName, TimeSpan lifetime, Uri requestBase)
     {
-        var expires = DateTimeOffset.UtcNow.Add(lifetime).ToUnixTimeSeconds();
+        var expires = _time.GetUtcNow().Add(lifetime).ToUnixTimeSeconds();
         var sig = Sign($"GET\n{sha256}\n{fileName}\n{expires}");
         return new Uri(requestBase, $"/v1/blobs/sha256/{sha256}?file={Uri.EscapeDataString(fileName)}&expires={expires}&sig={sig}");
     }
 
     public PresignedUpload PresignUpload(string sha256, long size, TimeSpan lifetime, Uri requestBase)
     {
-        var expiresAt = DateTimeOffset.UtcNow.Add(lifetime);
+        var expiresAt = _time.GetUtcNow().Add(lifetime);
         var expires = expiresAt.ToUnixTimeSeconds();
         var sig = Sign($"PUT\n{sha256}\n{size}\n{expires}");
         var url = new Uri(requestBase, $"/v1/blobs/uploads/sha256/{sha256}?size={size}&expires={expires}&sig={sig}");
@@ -131,11 +133,11 @@ public sealed class FileBlobStore : IBlobStore
             DateTimeOffset.FromUnixTimeSeconds(expires));
     }
 
-    public bool VerifyDownload(string sha256, string fileName, long expires, string? sig, DateTimeOffset now) =>
-        expires >= now.ToUnixTimeSeconds() && Matches($"GET\n{sha256}\n{fileName}\n{expires}", sig);
+    public bool VerifyDownload(string sha256, string fileName, long expires, string? sig) =>
+        expires >= _time.GetUtcNow().ToUnixTimeSeconds() && Matches($"GET\n{sha256}\n{fileName}\n{expires}", sig);
 
-    public bool VerifyUpload(string sha256, long size, long expires, string? sig, DateTimeOffset now) =>
-        expires >= now.ToUnixTimeSeconds() && Matches($"PUT\n{sha256}\n{size}\n{expires}", sig);
+    public bool VerifyUpload(string sha256, long size, long expires, string? sig) =>
+        expires >= _time.GetUtcNow().ToUnixTimeSeconds() && Matches($"PUT\n{sha256}\n{size}\n{expires}", sig);
 
     private bool Matches(string message, string? sig) =>
         sig is not null && CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(Sign(message)), Encoding.ASCII.GetBytes(sig));

@@ -21,9 +21,9 @@ public static class LocalBlobEndpoints
     }
 
     private static Results<FileStreamHttpResult, ProblemHttpResult> Download(
-        string sha256, string? file, long? expires, string? sig, FileBlobStore store, TimeProvider time)
+        string sha256, string? file, long? expires, string? sig, FileBlobStore store)
     {
-        if (!Digest.IsSha256Hex(sha256) || file is null || expires is null || !store.VerifyDownload(sha256, file, expires.Value, sig, time.GetUtcNow()))
+        if (!Digest.IsSha256Hex(sha256) || file is null || expires is null || !store.VerifyDownload(sha256, file, expires.Value, sig))
             return DomainError.BadUrlSignature("The download URL is invalid or has expired; ask the registry for a new one.").ToProblem();
         var stream = store.OpenRead(sha256);
         if (stream is null)
@@ -32,9 +32,9 @@ public static class LocalBlobEndpoints
     }
 
     private static async Task<Results<Created, ProblemHttpResult>> Upload(
-        string sha256, long? size, long? expires, string? sig, HttpRequest request, FileBlobStore store, TimeProvider time, CancellationToken ct)
+        string sha256, long? size, long? expires, string? sig, HttpRequest request, FileBlobStore store, CancellationToken ct)
     {
-        if (!Digest.IsSha256Hex(sha256) || size is null || expires is null || !store.VerifyUpload(sha256, size.Value, expires.Value, sig, time.GetUtcNow()))
+        if (!Digest.IsSha256Hex(sha256) || size is null || expires is null || !store.VerifyUpload(sha256, size.Value, expires.Value, sig))
             return DomainError.BadUrlSignature("The upload URL is invalid or has expired; ask POST /v1/uploads for a new one.").ToProblem();
         if (request.ContentLength is { } length && length != size)
             return DomainError.DigestMismatch($"The body has {length} bytes; the upload was signed for {size}.").ToProblem();

@@ -26,10 +26,12 @@ public sealed class S3BlobStore : IBlobStore, IDisposable
     private readonly AmazonS3Client _s3;
     private readonly S3BlobOptions _options;
     private readonly bool _http;
+    private readonly TimeProvider _time;
 
-    public S3BlobStore(S3BlobOptions options)
+    public S3BlobStore(S3BlobOptions options, TimeProvider time)
     {
         _options = options;
+        _time = time;
         var config = new AmazonS3Config
         {
             // s3rver stores aws-chunked framing inside objects and ignores flexible checksums: keep both off.
@@ -156,7 +158,7 @@ public sealed class S3BlobStore : IBlobStore, IDisposable
             BucketName = _options.Bucket,
             Key = Digest.BlobKey(sha256),
             Verb = HttpVerb.GET,
-            Expires = DateTime.UtcNow.Add(lifetime),
+            Expires = _time.GetUtcNow().UtcDateTime.Add(lifetime),
             Protocol = _http ? Protocol.HTTP : Protocol.HTTPS,
         };
         request.ResponseHeaderOverrides.ContentDisposition = $"attachment; filename=\"{fileName}\"";
@@ -165,7 +167,7 @@ public sealed class S3BlobStore : IBlobStore, IDisposable
 
     public PresignedUpload PresignUpload(string sha256, long size, TimeSpan lifetime, Uri requestBase)
     {
-        var expires = DateTime.UtcNow.Add(lifetime);
+        var expires = _time.GetUtcNow().UtcDateTime.Add(lifetime);
         var url = _s3.GetPreSignedURL(new GetPreSignedUrlRequest
         {
             BucketName = _options.Bucket,
