@@ -32,6 +32,8 @@ public static class MarketplaceApp
         services.AddSingleton<ReadCacheInvalidation>();
         services.AddSingleton<DownloadRecorder>();
         services.AddHostedService(sp => sp.GetRequiredService<DownloadRecorder>());
+        services.AddSingleton<StatementReceiptPruning>();
+        services.AddHostedService(sp => sp.GetRequiredService<StatementReceiptPruning>());
         return services;
     }
 
