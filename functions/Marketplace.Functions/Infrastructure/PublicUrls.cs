@@ -1,11 +1,12 @@
 namespace Marketplace.Functions.Infrastructure;
 
-public static class PublicUrls
+/// <summary>
+/// The registry's public base URL: <c>Marketplace:PublicBaseUrl</c> when set (behind a gateway or CDN), else the
+/// request's own. Read once at startup; downloads ask for it on every redirect.
+/// </summary>
+public sealed class PublicUrls(IConfiguration configuration)
 {
-    /// <summary>The registry's public base URL: <c>Marketplace:PublicBaseUrl</c> when set (behind a gateway or CDN), else the request's own.</summary>
-    public static Uri Base(HttpContext http)
-    {
-        var configured = http.RequestServices.GetRequiredService<IConfiguration>()["Marketplace:PublicBaseUrl"];
-        return configured is { Length: > 0 } ? new Uri(configured) : new Uri($"{http.Request.Scheme}://{http.Request.Host}");
-    }
+    private readonly Uri? _configured = configuration["Marketplace:PublicBaseUrl"] is { Length: > 0 } url ? new Uri(url) : null;
+
+    public Uri Base(HttpContext http) => _configured ?? new Uri($"{http.Request.Scheme}://{http.Request.Host}");
 }

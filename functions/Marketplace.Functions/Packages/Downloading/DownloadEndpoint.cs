@@ -23,7 +23,7 @@ public static class DownloadEndpoint
 
     public static async Task<Results<RedirectHttpResult, ProblemHttpResult>> Download(
         string name, string version, HttpContext http, IQuerySession session, IMemoryCache cache, IBlobStore blobs,
-        DownloadRecorder recorder, Limits limits, TimeProvider time, CancellationToken ct)
+        DownloadRecorder recorder, Limits limits, PublicUrls urls, TimeProvider time, CancellationToken ct)
     {
         var normalized = PackageName.Normalize(name);
         if (normalized.Error is { } nameError) return nameError.ToProblem();
@@ -50,7 +50,7 @@ public static class DownloadEndpoint
             http.Response.Headers.RetryAfter = "1";
             return new DomainError("unavailable", 503, "The download could not be recorded", "Retry shortly; no redirect is given for an unrecorded download.").ToProblem();
         }
-        var url = blobs.GetDownloadUrl(located.Sha256, $"{normalized.Value}-{semver.Value.Key}", limits.DownloadUrlLifetime, PublicUrls.Base(http));
+        var url = blobs.GetDownloadUrl(located.Sha256, $"{normalized.Value}-{semver.Value.Key}", limits.DownloadUrlLifetime, urls.Base(http));
         http.Response.Headers.CacheControl = "no-store";
         return TypedResults.Redirect(url.ToString());
     }

@@ -51,8 +51,7 @@ public static class PublishEndpoint
             inline = inline[..written];
             if (inline.LongLength != statement.Size)
                 return DomainError.DigestMismatch($"The blob has {inline.LongLength} bytes; the statement says {statement.Size}.").ToProblem();
-            if (Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(inline)) != statement.Sha256)
-                return DomainError.DigestMismatch($"The blob does not hash to {statement.Sha256}.").ToProblem();
+            // Its SHA-256 is checked once, by the blob store, before anything is written.
         }
 
         var command = new PackageDecider.Publish(normalized.Value!, name, semver.Value!, statement.Sha256, statement.Size, statement.Manifest, signer, envelope);
@@ -70,7 +69,9 @@ public static class PublishEndpoint
                 return placed switch
                 {
                     PutOutcome.NotUploaded => DomainError.BlobMissing(statement.Sha256),
-                    PutOutcome.DigestMismatch => DomainError.DigestMismatch($"The uploaded blob does not hash to {statement.Sha256} with size {statement.Size}."),
+                    PutOutcome.DigestMismatch => DomainError.DigestMismatch(inline is not null
+                        ? $"The blob does not hash to {statement.Sha256}."
+                        : $"The uploaded blob does not hash to {statement.Sha256} with size {statement.Size}."),
                     _ => null,
                 };
             },

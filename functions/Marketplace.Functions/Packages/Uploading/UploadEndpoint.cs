@@ -26,7 +26,7 @@ public static class UploadEndpoint
     }
 
     public static async Task<Results<Created<UploadResponse>, Ok<UploadResponse>, ProblemHttpResult>> Upload(
-        HttpContext http, IBlobStore blobs, Limits limits, CancellationToken ct)
+        HttpContext http, IBlobStore blobs, Limits limits, PublicUrls urls, CancellationToken ct)
     {
         var body = await BoundedJson.ReadAsync<UploadRequest>(http.Request, limits.MaxRequestBytes, ct);
         if (body.Error is { } error) return error.ToProblem();
@@ -39,7 +39,7 @@ public static class UploadEndpoint
             return DomainError.TooLarge($"Blobs are at most {limits.MaxBlobBytes} bytes.").ToProblem();
         if (await blobs.ExistsAsync(sha256!, ct))
             return TypedResults.Ok(new UploadResponse(null, null, null, Exists: true));
-        var upload = blobs.PresignUpload(sha256!, size.Value, limits.UploadUrlLifetime, PublicUrls.Base(http));
+        var upload = blobs.PresignUpload(sha256!, size.Value, limits.UploadUrlLifetime, urls.Base(http));
         return TypedResults.Created((string?)null, new UploadResponse(upload.Url.ToString(), upload.Headers, upload.ExpiresAt, Exists: false));
     }
 
