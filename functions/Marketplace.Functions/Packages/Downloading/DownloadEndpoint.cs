@@ -22,7 +22,7 @@ public static class DownloadEndpoint
     }
 
     public static async Task<Results<RedirectHttpResult, ProblemHttpResult>> Download(
-        string name, string version, HttpContext http, IQuerySession session, IMemoryCache cache, IBlobStore blobs,
+        string name, string version, HttpContext http, IDocumentStore store, IMemoryCache cache, IBlobStore blobs,
         DownloadRecorder recorder, Limits limits, PublicUrls urls, TimeProvider time, CancellationToken ct)
     {
         var normalized = PackageName.Normalize(name);
@@ -34,6 +34,7 @@ public static class DownloadEndpoint
         var cacheKey = "located:" + normalized.Value + "@" + semver.Value!.Key;
         if (!cache.TryGetValue(cacheKey, out Located? located))
         {
+            await using var session = store.QuerySession();
             var state = await session.LoadAsync<PackageState>(normalized.Value!, ct);
             if (state?.Versions.GetValueOrDefault(semver.Value.Key) is not { } published)
                 return DomainError.NotFound($"{normalized.Value} has no version {semver.Value.Key}.").ToProblem();

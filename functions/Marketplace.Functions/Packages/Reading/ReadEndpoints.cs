@@ -44,12 +44,12 @@ public static class ReadEndpoints
     }
 
     public static async Task<Results<JsonBytes, StatusCodeHttpResult, ProblemHttpResult>> GetPackage(
-        string name, HttpContext http, IQuerySession session, ReadModels models, IMemoryCache cache, ReadOptions options, CancellationToken ct)
+        string name, HttpContext http, IDocumentStore store, ReadModels models, IMemoryCache cache, ReadOptions options, CancellationToken ct)
     {
         var normalized = PackageName.Normalize(name);
         if (normalized.Error is { } error) return error.ToProblem();
         var json = await Cached(cache, options, ReadCacheInvalidation.PackageKey(normalized.Value!), async () =>
-            await models.PackageAsync(session, normalized.Value!, ct) is var (d, downloads)
+            await models.PackageAsync(store, normalized.Value!, ct) is var (d, downloads)
                 ? new PackageResponse(d.Id, d.DisplayName, d.Owners, d.Versions, d.Latest, downloads, d.CreatedAt, d.UpdatedAt)
                 : null);
         return json is null
@@ -58,7 +58,7 @@ public static class ReadEndpoints
     }
 
     public static async Task<Results<JsonBytes, StatusCodeHttpResult, ProblemHttpResult>> GetVersion(
-        string name, string version, HttpContext http, IQuerySession session, ReadModels models, IMemoryCache cache, ReadOptions options, CancellationToken ct)
+        string name, string version, HttpContext http, IDocumentStore store, ReadModels models, IMemoryCache cache, ReadOptions options, CancellationToken ct)
     {
         var normalized = PackageName.Normalize(name);
         if (normalized.Error is { } nameError) return nameError.ToProblem();
@@ -66,7 +66,7 @@ public static class ReadEndpoints
         if (semver.Error is { } versionError) return versionError.ToProblem();
         var id = VersionDocument.IdOf(normalized.Value!, semver.Value!.Key);
         var json = await Cached(cache, options, ReadCacheInvalidation.VersionKey(id), async () =>
-            await models.VersionAsync(session, normalized.Value!, semver.Value.Key, ct) is var (d, downloads)
+            await models.VersionAsync(store, normalized.Value!, semver.Value.Key, ct) is var (d, downloads)
                 ? new VersionResponse(d.Name, d.Version, d.Manifest, d.Sha256, d.Size, d.Yanked, d.YankedReason, downloads, d.PublishedAt, d.KeyId, d.PublicKey, d.Envelope)
                 : null);
         return json is null

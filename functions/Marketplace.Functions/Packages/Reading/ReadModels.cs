@@ -20,14 +20,16 @@ public sealed class ReadModels(IDocumentStore store)
         $"select json_build_object('doc', d.data, 'downloads', coalesce((select sum(c.count) from {store.Options.DatabaseSchemaName}.mkt_download_counts c where {match}), 0))::text " +
         $"from {store.Options.FindOrResolveDocumentType(document).TableName.QualifiedName} d where d.id = ?";
 
-    public Task<(PackageDocument Doc, long Downloads)?> PackageAsync(IQuerySession session, string name, CancellationToken ct) =>
-        Load<PackageDocument>(session, _packageSql, ct, name);
+    // Sessions are opened here, on a cache miss, rather than per request: a cached answer costs no session.
+    public Task<(PackageDocument Doc, long Downloads)?> PackageAsync(IDocumentStore store, string name, CancellationToken ct) =>
+        Load<PackageDocument>(store, _packageSql, ct, name);
 
-    public Task<(VersionDocument Doc, long Downloads)?> VersionAsync(IQuerySession session, string name, string versionKey, CancellationToken ct) =>
-        Load<VersionDocument>(session, _versionSql, ct, versionKey, VersionDocument.IdOf(name, versionKey));
+    public Task<(VersionDocument Doc, long Downloads)?> VersionAsync(IDocumentStore store, string name, string versionKey, CancellationToken ct) =>
+        Load<VersionDocument>(store, _versionSql, ct, versionKey, VersionDocument.IdOf(name, versionKey));
 
-    private static async Task<(T Doc, long Downloads)?> Load<T>(IQuerySession session, string sql, CancellationToken ct, params object[] parameters)
+    private static async Task<(T Doc, long Downloads)?> Load<T>(IDocumentStore store, string sql, CancellationToken ct, params object[] parameters)
     {
+        await using var session = store.QuerySession();
         var rows = await session.QueryAsync<string>(sql, ct, parameters);
         if (rows.Count == 0) return null;
         var row = JsonSerializer.Deserialize<Row<T>>(rows[0], BoundedJson.Options)!;
