@@ -1,5 +1,6 @@
 using Marketplace.Functions.Blobs;
 using Marketplace.Functions.Infrastructure;
+using Marketplace.Functions.Observability;
 using Marketplace.Functions.Packages;
 using Marketplace.Functions.Packages.Downloading;
 using Marketplace.Functions.Packages.Owners;
@@ -7,7 +8,9 @@ using Marketplace.Functions.Packages.Publishing;
 using Marketplace.Functions.Packages.Reading;
 using Marketplace.Functions.Packages.Uploading;
 using Marketplace.Functions.Packages.Yanking;
+using Marketplace.Functions.Protection;
 using Marketplace.Functions.Registry;
+using Marketplace.Functions.Serverless;
 
 namespace Marketplace.Functions;
 
@@ -18,6 +21,8 @@ public static class MarketplaceApp
     {
         services.AddSingleton(TimeProvider.System);
         services.AddMarketplaceProblems();
+        services.AddObservability(configuration);
+        services.AddProtection(configuration);
         services.AddOpenApi();
         services.AddMemoryCache(o => o.SizeLimit = configuration.GetValue("Reads:CacheBytes", 64L * 1024 * 1024));
         services.AddSingleton(configuration.GetSection("Limits").Get<Limits>() ?? new Limits());
@@ -35,16 +40,20 @@ public static class MarketplaceApp
         services.AddHostedService(sp => sp.GetRequiredService<DownloadRecorder>());
         services.AddSingleton<StatementReceiptPruning>();
         services.AddHostedService(sp => sp.GetRequiredService<StatementReceiptPruning>());
+        services.AddServerless(configuration);
         return services;
     }
 
     public static WebApplication MapMarketplace(this WebApplication app)
     {
+        app.UseObservability();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseCorrelation();
+        app.UseProtection();
         app.MapOpenApi();
         app.MapRegistry();
+        app.MapMetrics();
         app.MapUploading();
         app.MapPublishing();
         app.MapReading();
@@ -53,6 +62,7 @@ public static class MarketplaceApp
         app.MapYanking();
         app.MapOwners();
         app.MapLocalBlobs();
+        app.MapServerless();
         return app;
     }
 }

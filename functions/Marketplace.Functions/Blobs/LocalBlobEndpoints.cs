@@ -14,9 +14,13 @@ public static class LocalBlobEndpoints
     {
         if (app.ServiceProvider.GetService<FileBlobStore>() is null) return app;
         app.MapGet("/v1/blobs/sha256/{sha256}", Download).WithName("DownloadLocalBlob")
-            .WithSummary("Serves a blob through a signed, expiring URL (file blob store).").ExcludeFromDescription();
+            .WithSummary("Serves a blob through a signed, expiring URL (file blob store).").ExcludeFromDescription()
+            .DisableRequestTimeout();
         app.MapPut("/v1/blobs/uploads/sha256/{sha256}", Upload).WithName("UploadLocalBlob")
-            .WithSummary("Receives a presigned upload (file blob store).").ExcludeFromDescription();
+            .WithSummary("Receives a presigned upload (file blob store).").ExcludeFromDescription()
+            // Blobs of up to 512 MiB stream through these two: the URL's expiry bounds when one may start, Kestrel's
+            // minimum data rate how slowly it may go.
+            .DisableRequestTimeout();
         return app;
     }
 

@@ -20,15 +20,16 @@ public static class EventStore
     /// </summary>
     public static IServiceCollection AddEventStore(this IServiceCollection services, IConfiguration configuration)
     {
-        var connection = configuration.GetConnectionString("Marketplace")
-            ?? throw new InvalidOperationException("ConnectionStrings:Marketplace is not set.");
+        Serverless.DatabaseConnection.EnsureConfigured(configuration);
         var schema = configuration["Marten:Schema"] ?? "marketplace";
         var daemon = configuration["Marten:Daemon"] ?? "Solo";
 
         var marten = services.AddMarten(sp =>
         {
             var o = new StoreOptions();
-            o.Connection(connection);
+            // Resolved when the store is first needed, not at registration: a secret is read once, off the start path.
+            o.Connection(Serverless.DatabaseConnection.Resolve(configuration));
+            Serverless.StartupTimeline.Mark("marten store");
             o.DatabaseSchemaName = schema;
             o.Events.DatabaseSchemaName = schema;
             o.Events.StreamIdentity = StreamIdentity.AsString;

@@ -1,3 +1,4 @@
+using Marketplace.Functions.Observability;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 
@@ -8,8 +9,10 @@ public static class Problems
 {
     public const string TypePrefix = "urn:marketplace:problem:";
 
-    public static ProblemHttpResult ToProblem(this DomainError error) =>
-        TypedResults.Problem(new ProblemDetails
+    public static ProblemHttpResult ToProblem(this DomainError error)
+    {
+        MarketplaceMetrics.Rejected(error.Code);
+        return TypedResults.Problem(new ProblemDetails
         {
             Type = TypePrefix + error.Code,
             Title = error.Title,
@@ -17,6 +20,7 @@ public static class Problems
             Detail = error.Detail,
             Extensions = { ["code"] = error.Code },
         });
+    }
 
     /// <summary>Documents the problem answers a route can give, for OpenAPI.</summary>
     public static RouteHandlerBuilder WithProblems(this RouteHandlerBuilder route, params int[] statuses)
@@ -41,10 +45,12 @@ public static class Problems
                 415 => "unsupported-media-type",
                 429 => "rate-limited",
                 503 => "unavailable",
+                504 => "timeout",
                 _ => "internal-error",
             };
             p.Extensions["code"] = code;
             p.Type = TypePrefix + code;
+            MarketplaceMetrics.Rejected(code);
             // Never leak exception text to clients; the correlation id in the log finds it.
             if (p.Status >= 500) p.Detail = "The request failed; retry later or report the correlation id.";
             p.Extensions.Remove("exception");

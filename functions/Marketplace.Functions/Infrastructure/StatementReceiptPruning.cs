@@ -16,8 +16,9 @@ public sealed class StatementReceiptPruning(IDocumentStore store, TimeProvider t
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        // The first round waits one interval: starting a process (a cold function) does no pruning work.
         using var timer = new PeriodicTimer(Every, time);
-        do
+        while (await timer.WaitForNextTickAsync(stoppingToken))
         {
             try
             {
@@ -28,7 +29,6 @@ public sealed class StatementReceiptPruning(IDocumentStore store, TimeProvider t
                 logger.LogWarning(e, "Pruning statement receipts failed; the next round tries again.");
             }
         }
-        while (await timer.WaitForNextTickAsync(stoppingToken));
     }
 
     public async Task PruneAsync(CancellationToken ct)

@@ -41,7 +41,7 @@ public static class RegistryEndpoints
         return app;
     }
 
-    private static Ok<WellKnown> Describe(RegistryKey key, Limits limits, IBlobStore blobs) =>
+    private static Ok<WellKnown> Describe(RegistryKey key, Limits limits, IBlobStore blobs, Protection.ProtectionOptions protection) =>
         TypedResults.Ok(new WellKnown(
             "v1",
             [key.Public],
@@ -57,6 +57,7 @@ public static class RegistryEndpoints
                 uploadUrlLifetimeSeconds = (int)limits.UploadUrlLifetime.TotalSeconds,
                 maxNameLength = Marketplace.Packages.PackageName.MaxLength,
                 maxVersionLength = Marketplace.Packages.SemanticVersion.MaxLength,
+                rateLimits = protection.Describe(),
             },
             ["publish", "inline-blobs", "presigned-uploads", "yank", "owners", "download-redirects", "dsse-ed25519"],
             blobs is Blobs.S3BlobStore ? "s3" : "file"));

@@ -50,7 +50,13 @@ public abstract class MarketplaceFixture : IAsyncLifetime
         Host = await AlbaHost.For<Program>(b =>
         {
             foreach (var (k, v) in settings) b.UseSetting(k, v);
+            ConfigureHost(b);
         });
+    }
+
+    /// <summary>For fixtures that replace a service (a clock, an output) on top of the settings.</summary>
+    protected virtual void ConfigureHost(IWebHostBuilder builder)
+    {
     }
 
     public async Task DisposeAsync()
@@ -106,7 +112,7 @@ public class FileStoreFixture : MarketplaceFixture
     }
 }
 
-public sealed class S3StoreFixture : MarketplaceFixture
+public class S3StoreFixture : MarketplaceFixture
 {
     public string Bucket { get; } = "mkt-" + Guid.NewGuid().ToString("n")[..12];
     public override string BlobStoreKind => "s3";

@@ -1,6 +1,8 @@
 using Marketplace.Blobs;
 using Marketplace.Downloads;
 using Marketplace.Functions.Infrastructure;
+using Marketplace.Functions.Observability;
+using Marketplace.Functions.Protection;
 using Marketplace.Packages;
 using Marten;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -17,7 +19,8 @@ public static class DownloadEndpoint
         app.MapGet("/v1/packages/{name}/{version}/download", Download)
             .WithName("DownloadVersion")
             .WithSummary("Records a download and redirects (302) to a short-lived URL of the blob; yanked versions still download by exact version.")
-            .WithProblems(400, 404, 503);
+            .WithProblems(400, 404, 429, 503)
+            .RateLimited(RateLimitedOperation.Download);
         return app;
     }
 
@@ -51,6 +54,7 @@ public static class DownloadEndpoint
             http.Response.Headers.RetryAfter = "1";
             return new DomainError("unavailable", 503, "The download could not be recorded", "Retry shortly; no redirect is given for an unrecorded download.").ToProblem();
         }
+        MarketplaceMetrics.Downloaded();
         var url = blobs.GetDownloadUrl(located.Sha256, $"{normalized.Value}-{semver.Value.Key}", limits.DownloadUrlLifetime, urls.Base(http));
         http.Response.Headers.CacheControl = "no-store";
         return TypedResults.Redirect(url.ToString());

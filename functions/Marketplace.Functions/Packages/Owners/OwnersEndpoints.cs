@@ -1,4 +1,6 @@
 using Marketplace.Functions.Infrastructure;
+using Marketplace.Functions.Observability;
+using Marketplace.Functions.Protection;
 using Marketplace.Functions.Packages.Yanking;
 using Marketplace.Packages;
 using Marketplace.Signing;
@@ -20,7 +22,8 @@ public static class OwnersEndpoints
         app.MapPost("/v1/packages/{name}/owners", Change).WithName("ChangeOwners")
             .WithSummary("Adds or removes an owner key by an owner's signed statement; a package always keeps one owner.")
             .Accepts<SignedRequest>("application/json")
-            .WithProblems(400, 403, 404, 409, 413, 415);
+            .WithProblems(400, 403, 404, 409, 413, 415, 429)
+            .RateLimited(RateLimitedOperation.Owners);
         return app;
     }
 
@@ -35,7 +38,7 @@ public static class OwnersEndpoints
     }
 
     public static async Task<Results<Ok<OwnersResponse>, ProblemHttpResult>> Change(
-        string name, HttpContext http, PackageCommands commands, Limits limits, TimeProvider time, CancellationToken ct)
+        string name, HttpContext http, PackageCommands commands, Limits limits, TimeProvider time, KeyRateLimiter keyLimits, CancellationToken ct)
     {
         var normalized = PackageName.Normalize(name);
         if (normalized.Error is { } nameError) return nameError.ToProblem();
@@ -45,6 +48,7 @@ public static class OwnersEndpoints
         var verified = StatementVerifier.Verify<OwnersStatement>(body.Value!.Envelope, body.Value.PublicKey, PayloadTypes.Owners, time.GetUtcNow());
         if (verified.Error is { } statementError) return statementError.ToProblem();
         var (statement, signer, _, statementId) = verified.Value!;
+        if (keyLimits.Charge(http, RateLimitedOperation.Owners, signer.KeyId, statementId) is { } limited) return limited.ToProblem();
         if (statement.Action is not ("add" or "remove"))
             return DomainError.InvalidStatement("action must be 'add' or 'remove'.").ToProblem();
         if (PackageName.Normalize(statement.Name).Value != normalized.Value)
@@ -70,7 +74,8 @@ public static class OwnersEndpoints
             new StatementReceipt(statementId, PayloadTypes.Owners, normalized.Value!, signer.KeyId, default), http.Id(),
             (state, now) => PackageDecider.Decide(state, command, now), beforeCommit: null, onLost: null, ct);
         if (outcome.Error is { } refused) return refused.ToProblem();
-        return TypedResults.Ok(Describe(outcome.Value!.State!));
+        if (outcome.Value!.Events.Count > 0) MarketplaceMetrics.OwnerChanged(add);
+        return TypedResults.Ok(Describe(outcome.Value.State!));
     }
 
     private static OwnersResponse Describe(PackageState state) =>

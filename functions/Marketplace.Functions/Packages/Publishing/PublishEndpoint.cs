@@ -1,5 +1,7 @@
 using Marketplace.Blobs;
 using Marketplace.Functions.Infrastructure;
+using Marketplace.Functions.Observability;
+using Marketplace.Functions.Protection;
 using Marketplace.Packages;
 using Marketplace.Signing;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -18,12 +20,15 @@ public static class PublishEndpoint
             .WithName("PublishVersion")
             .WithSummary("Publishes a new immutable version from a signed publish statement, with the blob inline or already uploaded.")
             .Accepts<PublishRequest>("application/json")
-            .WithProblems(400, 403, 409, 413, 415);
+            .WithProblems(400, 403, 409, 413, 415, 429)
+            .RateLimited(RateLimitedOperation.Publish)
+            .WithRequestTimeout(ProtectionServices.PublishTimeout);
         return app;
     }
 
     public static async Task<Results<Created<PublishResponse>, ProblemHttpResult>> Publish(
-        string name, string version, HttpContext http, PackageCommands commands, IBlobStore blobs, Limits limits, TimeProvider time, CancellationToken ct)
+        string name, string version, HttpContext http, PackageCommands commands, IBlobStore blobs, Limits limits, TimeProvider time,
+        KeyRateLimiter keyLimits, CancellationToken ct)
     {
         var normalized = PackageName.Normalize(name);
         if (normalized.Error is { } nameError) return nameError.ToProblem();
@@ -37,6 +42,7 @@ public static class PublishEndpoint
         var verified = StatementVerifier.Verify<PublishStatement>(request.Envelope, request.PublicKey, PayloadTypes.Publish, time.GetUtcNow());
         if (verified.Error is { } statementError) return statementError.ToProblem();
         var (statement, signer, envelope, statementId) = verified.Value!;
+        if (keyLimits.Charge(http, RateLimitedOperation.Publish, signer.KeyId, statementId) is { } limited) return limited.ToProblem();
 
         if (Check(statement, name, semver.Value!, limits) is { } mismatch) return mismatch.ToProblem();
 
@@ -83,6 +89,7 @@ public static class PublishEndpoint
             },
             ct);
         if (outcome.Error is { } refused) return refused.ToProblem();
+        MarketplaceMetrics.Published();
 
         var key = semver.Value!.Key;
         return TypedResults.Created($"/v1/packages/{normalized.Value}/{key}",

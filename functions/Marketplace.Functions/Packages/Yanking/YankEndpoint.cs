@@ -1,4 +1,6 @@
 using Marketplace.Functions.Infrastructure;
+using Marketplace.Functions.Observability;
+using Marketplace.Functions.Protection;
 using Marketplace.Packages;
 using Marketplace.Signing;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -17,12 +19,14 @@ public static class YankEndpoint
             .WithName("YankVersion")
             .WithSummary("Yanks or unyanks a version (the signed statement's action); yanked versions leave 'latest' but still download by exact version.")
             .Accepts<SignedRequest>("application/json")
-            .WithProblems(400, 403, 404, 409, 413, 415);
+            .WithProblems(400, 403, 404, 409, 413, 415, 429)
+            .RateLimited(RateLimitedOperation.Yank);
         return app;
     }
 
     public static async Task<Results<Ok<YankResponse>, ProblemHttpResult>> Yank(
-        string name, string version, HttpContext http, PackageCommands commands, Limits limits, TimeProvider time, CancellationToken ct)
+        string name, string version, HttpContext http, PackageCommands commands, Limits limits, TimeProvider time,
+        KeyRateLimiter keyLimits, CancellationToken ct)
     {
         var normalized = PackageName.Normalize(name);
         if (normalized.Error is { } nameError) return nameError.ToProblem();
@@ -34,6 +38,7 @@ public static class YankEndpoint
         var verified = StatementVerifier.Verify<YankStatement>(body.Value!.Envelope, body.Value.PublicKey, PayloadTypes.Yank, time.GetUtcNow());
         if (verified.Error is { } statementError) return statementError.ToProblem();
         var (statement, signer, _, statementId) = verified.Value!;
+        if (keyLimits.Charge(http, RateLimitedOperation.Yank, signer.KeyId, statementId) is { } limited) return limited.ToProblem();
         if (statement.Action is not ("yank" or "unyank"))
             return DomainError.InvalidStatement("action must be 'yank' or 'unyank'.").ToProblem();
         if (PackageName.Normalize(statement.Name).Value != normalized.Value)
@@ -49,6 +54,7 @@ public static class YankEndpoint
             new StatementReceipt(statementId, PayloadTypes.Yank, normalized.Value!, signer.KeyId, default), http.Id(),
             (state, now) => PackageDecider.Decide(state, command, now), beforeCommit: null, onLost: null, ct);
         if (outcome.Error is { } refused) return refused.ToProblem();
+        if (outcome.Value!.Events.Count > 0) MarketplaceMetrics.YankChanged(yank);
         return TypedResults.Ok(new YankResponse(normalized.Value!, semver.Value.Key, yank, command.Reason, outcome.Value!.Sequence));
     }
 }

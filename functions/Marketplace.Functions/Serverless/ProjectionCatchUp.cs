@@ -1,0 +1,144 @@
+using System.Diagnostics;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Marketplace.Functions.Infrastructure;
+using Marten;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace Marketplace.Functions.Serverless;
+
+public sealed class ProjectionOptions
+{
+    /// <summary>
+    /// Whether this instance answers the catch-up routes. Only the projections function (AWS) or the projections
+    /// Function App (Azure) turns it on: anywhere else the routes answer 404, so a path that leaks onto a public
+    /// route still cannot start a second daemon.
+    /// </summary>
+    public bool CatchUpEndpoint { get; set; }
+
+    /// <summary>How long one catch-up may run; a run cut short keeps what it committed and the next one goes on.</summary>
+    public TimeSpan CatchUpDeadline { get; set; } = TimeSpan.FromSeconds(50);
+}
+
+public sealed record ShardProgress(string Shard, long Sequence);
+
+public sealed record CatchUpSummary(
+    bool CaughtUp, long HighWaterMark, double ElapsedMs, string Trigger, IReadOnlyList<ShardProgress> Before, IReadOnlyList<ShardProgress> After);
+
+/// <summary>What the Azure Functions host expects back from a custom handler for a non-HTTP trigger.</summary>
+public sealed record AzureInvocationResult(
+    [property: JsonPropertyName("Outputs")] IReadOnlyDictionary<string, object> Outputs,
+    [property: JsonPropertyName("Logs")] IReadOnlyList<string> Logs,
+    [property: JsonPropertyName("ReturnValue")] object? ReturnValue);
+
+/// <summary>
+/// Runs Marten's async projections (read models, and later the subscriptions) up to the event store's high-water
+/// mark, then stops: the serverless replacement of the in-process daemon. A schedule invokes it through the Lambda
+/// Web Adapter's pass-through path (<see cref="Path"/>) or Azure's timer trigger (<see cref="AzureTimerPath"/>).
+/// There is no distributed lock (HotCold mode cannot run here): one caller at a time is the deployment's job
+/// (reserved concurrency 1; Azure timers are singletons), and an instance running the daemon itself refuses.
+/// </summary>
+public static class ProjectionCatchUp
+{
+    public const string Path = "/internal/projections";
+    /// <summary>Azure's host POSTs a timer invocation to <c>/{function name}</c>: the folder <c>infra/azure/projections</c>.</summary>
+    public const string AzureTimerPath = "/projections";
+
+    public static IEndpointRouteBuilder MapProjectionCatchUp(this IEndpointRouteBuilder app)
+    {
+        app.MapPost(Path, CatchUp).WithName("CatchUpProjections").ExcludeFromDescription();
+        app.MapPost(AzureTimerPath, CatchUpForAzureTimer).WithName("CatchUpProjectionsAzureTimer").ExcludeFromDescription();
+        return app;
+    }
+
+    public static async Task<Results<Ok<CatchUpSummary>, ProblemHttpResult>> CatchUp(
+        HttpRequest request, IDocumentStore store, ProjectionOptions options, IConfiguration configuration, StatementReceiptPruning pruning, ILoggerFactory logs, CancellationToken ct)
+    {
+        if (Refusal(options, configuration) is { } refusal) return refusal.ToProblem();
+        var trigger = await TriggerOf(request, ct);
+        var summary = await RunAsync(store, options, trigger, logs.CreateLogger(typeof(ProjectionCatchUp)), ct);
+        // The scheduled run is the deployment's maintenance tick: HTTP functions never live long enough to prune.
+        await pruning.PruneAsync(ct);
+        return TypedResults.Ok(summary);
+    }
+
+    public static async Task<Results<Ok<AzureInvocationResult>, ProblemHttpResult>> CatchUpForAzureTimer(
+        HttpRequest request, IDocumentStore store, ProjectionOptions options, IConfiguration configuration, StatementReceiptPruning pruning, ILoggerFactory logs, CancellationToken ct)
+    {
+        if (Refusal(options, configuration) is { } refusal) return refusal.ToProblem();
+        var trigger = await TriggerOf(request, ct);
+        await RunAsync(store, options, trigger, logs.CreateLogger(typeof(ProjectionCatchUp)), ct);
+        await pruning.PruneAsync(ct);
+        // Logs go to the host's invocation log; the body is otherwise the empty result a timer function returns.
+        return TypedResults.Ok(new AzureInvocationResult(new Dictionary<string, object>(), [], null));
+    }
+
+    private static DomainError? Refusal(ProjectionOptions options, IConfiguration configuration)
+    {
+        if (string.Equals(configuration["Marten:Daemon"] ?? "Solo", "Solo", StringComparison.OrdinalIgnoreCase))
+            return DomainError.Conflict("This instance runs the async daemon in-process (Marten:Daemon=Solo); a catch-up beside it would be a second daemon.");
+        if (!options.CatchUpEndpoint)
+            return DomainError.NotFound("No such route on this instance.");
+        return null;
+    }
+
+    public static async Task<CatchUpSummary> RunAsync(IDocumentStore store, ProjectionOptions options, string trigger, ILogger logger, CancellationToken ct)
+    {
+        var clock = Stopwatch.StartNew();
+        var before = await ProgressAsync(store, ct);
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        deadline.CancelAfter(options.CatchUpDeadline);
+        using var daemon = await store.BuildProjectionDaemonAsync(logger: logger);
+        try
+        {
+            await daemon.CatchUpAsync(deadline.Token);
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            // The deadline: what was committed stays, the next run goes on from there.
+        }
+        // A shard cut short by the deadline before its first batch has no progress row yet: the deadline decides.
+        var cutShort = deadline.IsCancellationRequested;
+        var highWater = daemon.HighWaterMark();
+        var after = await ProgressAsync(store, ct);
+        var summary = new CatchUpSummary(!cutShort && after.All(s => s.Sequence >= highWater), highWater, Math.Round(clock.Elapsed.TotalMilliseconds, 1), trigger, before, after);
+        logger.LogInformation("Projections caught up: {CaughtUp} to high-water mark {HighWaterMark} in {ElapsedMs} ms ({Trigger}): {Shards}",
+            summary.CaughtUp, highWater, summary.ElapsedMs, trigger, string.Join(", ", after.Select(s => $"{s.Shard}={s.Sequence}")));
+        return summary;
+    }
+
+    private static async Task<IReadOnlyList<ShardProgress>> ProgressAsync(IDocumentStore store, CancellationToken ct) =>
+        (await store.Advanced.AllProjectionProgress(token: ct))
+            .Where(s => s.ShardName != "HighWaterMark")
+            .Select(s => new ShardProgress(s.ShardName, s.Sequence))
+            .OrderBy(s => s.Shard, StringComparer.Ordinal)
+            .ToList();
+
+    /// <summary>Names what invoked the run: an EventBridge schedule, an Azure timer, or a plain POST.</summary>
+    private static async Task<string> TriggerOf(HttpRequest request, CancellationToken ct)
+    {
+        if (request.ContentLength is 0 || !(request.ContentType?.Contains("json", StringComparison.OrdinalIgnoreCase) ?? request.ContentLength > 0))
+            return "request";
+        try
+        {
+            using var json = await JsonDocument.ParseAsync(request.Body, cancellationToken: ct);
+            var root = json.RootElement;
+            if (root.ValueKind != JsonValueKind.Object) return "request";
+            if (root.TryGetProperty("detail-type", out var detailType) && root.TryGetProperty("source", out var source))
+                return $"{source.GetString()}: {detailType.GetString()}";
+            if (root.TryGetProperty("Data", out var data) && data.ValueKind == JsonValueKind.Object)
+            {
+                foreach (var binding in data.EnumerateObject())
+                {
+                    if (binding.Value.ValueKind == JsonValueKind.Object && binding.Value.TryGetProperty("IsPastDue", out var pastDue))
+                        return pastDue.ValueKind == JsonValueKind.True ? "azure timer (past due)" : "azure timer";
+                }
+            }
+            return "request";
+        }
+        catch (JsonException)
+        {
+            return "request";
+        }
+    }
+}

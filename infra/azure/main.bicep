@@ -1,0 +1,181 @@
+// Marketplace on Azure Functions (Linux Consumption): the same app as on AWS, run as a custom handler. One package
+// (infra/azure/deploy: the self-contained linux-x64 publish output plus host.json and the api/ and projections/
+// function folders) runs as two Function Apps on one plan:
+//   - <name>-api: the HTTP function (catch-all route, requests proxied to the app); the timer is disabled;
+//   - <name>-projections: the timer that catches the read models up, one instance at most; no public route.
+// Two apps rather than one because a custom handler's HTTP trigger forwards every path: in a shared app the timer's
+// path (/projections) would be publicly reachable. Schema migration is a deploy step (db-apply), not a start.
+// tests/Marketplace.Tests/Deployment compiles this file with the Bicep CLI and checks it against the app.
+
+@description('Base name of the resources: lower-case letters, digits and hyphens.')
+@minLength(3)
+@maxLength(16)
+param name string = 'marketplace'
+
+param location string = resourceGroup().location
+
+@description('Npgsql connection string of the PostgreSQL database (e.g. Azure Database for PostgreSQL flexible server, SSL Mode=Require). Kept in Key Vault; the apps read it through a Key Vault reference.')
+@secure()
+param postgresConnectionString string
+
+@description('Schema of the events and documents.')
+param martenSchema string = 'marketplace'
+
+@description('URL of the deployment zip (a blob URL with a read SAS): Linux Consumption runs from a package URL.')
+param packageUrl string
+
+@description('Base64 key (at least 32 bytes) for the signed blob URLs the app serves; a new one by default, which only voids URLs still in flight.')
+@secure()
+param blobUrlKey string = base64('${newGuid()}${newGuid()}')
+
+@description('Typesense comes with the search issue: declared now, passed through as settings.')
+param typesenseUrl string = ''
+param typesenseCollection string = 'packages'
+
+var suffix = uniqueString(resourceGroup().id, name)
+var storageName = take('st${replace(name, '-', '')}${suffix}', 24)
+var blobsMountPath = '/mounts/blobs'
+var keyVaultSecretsUser = '4633458b-17de-408a-b874-0445c86b69e6'
+
+resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
+  name: storageName
+  location: location
+  kind: 'StorageV2'
+  sku: { name: 'Standard_LRS' }
+  properties: {
+    minimumTlsVersion: 'TLS1_2'
+    allowBlobPublicAccess: false
+    supportsHttpsTrafficOnly: true
+  }
+}
+
+resource files 'Microsoft.Storage/storageAccounts/fileServices@2023-05-01' = {
+  parent: storage
+  name: 'default'
+}
+
+// Package blobs: there is no Azure Blob adapter yet, so the app's file store runs on an Azure Files share mounted
+// into every instance of the api app; downloads redirect to the app's own HMAC-signed URLs.
+resource blobShare 'Microsoft.Storage/storageAccounts/fileServices/shares@2023-05-01' = {
+  parent: files
+  name: 'blobs'
+  properties: { shareQuota: 1024 }
+}
+
+resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
+  name: take('kv-${name}-${suffix}', 24)
+  location: location
+  properties: {
+    tenantId: subscription().tenantId
+    sku: { family: 'A', name: 'standard' }
+    enableRbacAuthorization: true
+    enableSoftDelete: true
+    softDeleteRetentionInDays: 7
+  }
+}
+
+resource postgresSecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = {
+  parent: vault
+  name: 'postgres-connection'
+  properties: { value: postgresConnectionString }
+}
+
+resource urlKeySecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = {
+  parent: vault
+  name: 'blob-url-key'
+  properties: { value: blobUrlKey }
+}
+
+resource plan 'Microsoft.Web/serverfarms@2023-12-01' = {
+  name: 'plan-${name}-${suffix}'
+  location: location
+  kind: 'functionapp'
+  sku: { name: 'Y1', tier: 'Dynamic' }
+  properties: { reserved: true }
+}
+
+var storageConnection = 'DefaultEndpointsProtocol=https;AccountName=${storage.name};EndpointSuffix=${environment().suffixes.storage};AccountKey=${storage.listKeys().keys[0].value}'
+
+var commonSettings = [
+  { name: 'FUNCTIONS_EXTENSION_VERSION', value: '~4' }
+  { name: 'FUNCTIONS_WORKER_RUNTIME', value: 'Custom' }
+  { name: 'AzureWebJobsStorage', value: storageConnection }
+  { name: 'WEBSITE_CONTENTAZUREFILECONNECTIONSTRING', value: storageConnection }
+  { name: 'WEBSITE_RUN_FROM_PACKAGE', value: packageUrl }
+  { name: 'ConnectionStrings__Marketplace', value: '@Microsoft.KeyVault(SecretUri=${postgresSecret.properties.secretUri})' }
+  { name: 'Marten__Schema', value: martenSchema }
+  { name: 'Marten__ApplySchemaOnStartup', value: 'false' }
+  { name: 'Marten__Daemon', value: 'Disabled' }
+  // The custom handler host forwards from loopback: the production profile limits everyone.
+  { name: 'Protection__Profile', value: 'production' }
+  { name: 'Blobs__Store', value: 'file' }
+  { name: 'Blobs__File__Root', value: blobsMountPath }
+  { name: 'Blobs__File__UrlKey', value: '@Microsoft.KeyVault(SecretUri=${urlKeySecret.properties.secretUri})' }
+  { name: 'Typesense__Url', value: typesenseUrl }
+  { name: 'Typesense__Collection', value: typesenseCollection }
+]
+
+var apps = [
+  {
+    role: 'api'
+    scaleLimit: 200
+    mountBlobs: true
+    settings: [
+      { name: 'AzureWebJobs.projections.Disabled', value: 'true' }
+      { name: 'Marketplace__PublicBaseUrl', value: 'https://${name}-api-${suffix}.azurewebsites.net' }
+    ]
+  }
+  {
+    role: 'projections'
+    scaleLimit: 1
+    mountBlobs: false
+    settings: [
+      { name: 'AzureWebJobs.api.Disabled', value: 'true' }
+      { name: 'Projections__CatchUpEndpoint', value: 'true' }
+      { name: 'Projections__CatchUpDeadline', value: '00:04:30' }
+    ]
+  }
+]
+
+resource sites 'Microsoft.Web/sites@2023-12-01' = [for app in apps: {
+  name: '${name}-${app.role}-${suffix}'
+  location: location
+  kind: 'functionapp,linux'
+  identity: { type: 'SystemAssigned' }
+  properties: {
+    serverFarmId: plan.id
+    httpsOnly: true
+    reserved: true
+    siteConfig: {
+      minTlsVersion: '1.2'
+      ftpsState: 'Disabled'
+      functionAppScaleLimit: app.scaleLimit
+      appSettings: concat(commonSettings, app.settings, [
+        { name: 'WEBSITE_CONTENTSHARE', value: toLower('${name}-${app.role}-${suffix}') }
+      ])
+      azureStorageAccounts: app.mountBlobs ? {
+        blobs: {
+          type: 'AzureFiles'
+          accountName: storage.name
+          shareName: blobShare.name
+          mountPath: blobsMountPath
+          accessKey: storage.listKeys().keys[0].value
+        }
+      } : {}
+    }
+  }
+}]
+
+// Key Vault references resolve with each app's own identity, which may read secrets and nothing else.
+resource secretsUser 'Microsoft.Authorization/roleAssignments@2022-04-01' = [for (app, i) in apps: {
+  name: guid(vault.id, app.role, keyVaultSecretsUser)
+  scope: vault
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', keyVaultSecretsUser)
+    principalId: sites[i].identity.principalId
+    principalType: 'ServicePrincipal'
+  }
+}]
+
+output apiUrl string = 'https://${sites[0].properties.defaultHostName}'
+output projectionsApp string = sites[1].name

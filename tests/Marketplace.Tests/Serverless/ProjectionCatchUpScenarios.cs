@@ -1,0 +1,152 @@
+using System.Text.Json;
+using Marketplace.Functions.Serverless;
+using Marketplace.Tests.Support;
+
+namespace Marketplace.Tests.Serverless;
+
+/// <summary>The projections function: no daemon in-process, read models appear when the scheduled catch-up runs.</summary>
+[Collection("projections function")]
+public sealed class ProjectionCatchUpScenarios(ProjectionsFunctionFixture fixture)
+{
+    private Alba.IAlbaHost Host => fixture.Host;
+
+    private const string AzureTimerPayload = """
+        {"Data":{"timer":{"Schedule":{"AdjustForDST":true},"ScheduleStatus":{"Last":"2025-01-01T00:00:00+00:00","Next":"2025-01-01T00:01:00+00:00","LastUpdated":"2025-01-01T00:00:00+00:00"},"IsPastDue":false}},
+         "Metadata":{"sys":{"MethodName":"projections","UtcNow":"2025-01-01T00:01:00.0069297Z","RandGuid":"a4f2e1b3-0000-0000-0000-000000000000"}}}
+        """;
+
+    private const string ScheduledEvent = """
+        {"version":"0","id":"53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa","detail-type":"Scheduled Event","source":"aws.events",
+         "account":"123456789012","time":"2025-01-01T00:01:00Z","region":"eu-west-1","resources":["arn:aws:events:eu-west-1:123456789012:rule/tick"],"detail":{}}
+        """;
+
+    [Fact]
+    public async Task a_read_model_appears_only_after_the_scheduled_catch_up()
+    {
+        var published = await Host.PublishedPackage();
+        await Host.GetJson($"/v1/packages/{published.Name}", 404);
+
+        var summary = await PostJson(ProjectionCatchUp.Path, ScheduledEvent);
+
+        Assert.True(summary.GetProperty("caughtUp").GetBoolean());
+        Assert.Equal("aws.events: Scheduled Event", summary.GetProperty("trigger").GetString());
+        Assert.True(summary.GetProperty("highWaterMark").GetInt64() >= published.Sequence);
+        var shards = summary.GetProperty("after").EnumerateArray().ToDictionary(s => s.GetProperty("shard").GetString()!, s => s.GetProperty("sequence").GetInt64());
+        Assert.Contains(shards.Keys, s => s.Contains("PackageDocument", StringComparison.Ordinal));
+        Assert.All(shards.Values, sequence => Assert.True(sequence >= published.Sequence));
+
+        var package = await Host.GetJson($"/v1/packages/{published.Name}");
+        Assert.Equal("1.0.0", package.GetProperty("latest").GetString());
+        var version = await Host.GetJson($"/v1/packages/{published.Name}/1.0.0");
+        Assert.Equal(published.Sha256, version.GetProperty("sha256").GetString());
+    }
+
+    [Fact]
+    public async Task an_azure_timer_invocation_catches_up_and_answers_as_a_custom_handler()
+    {
+        var published = await Host.PublishedPackage();
+        await Host.GetJson($"/v1/packages/{published.Name}", 404);
+
+        var result = await Host.Scenario(s =>
+        {
+            s.Post.Text(AzureTimerPayload).ToUrl(ProjectionCatchUp.AzureTimerPath);
+            s.WithRequestHeader("Content-Type", "application/json");
+            s.StatusCodeShouldBe(200);
+        });
+
+        Assert.Equal("""{"Outputs":{},"Logs":[],"ReturnValue":null}""", await result.ReadAsTextAsync());
+        await Host.GetJson($"/v1/packages/{published.Name}");
+    }
+
+    [Fact]
+    public async Task a_catch_up_with_nothing_new_is_quick_and_still_caught_up()
+    {
+        await PostJson(ProjectionCatchUp.Path, "{}");
+        var again = await PostJson(ProjectionCatchUp.Path, "{}");
+        Assert.True(again.GetProperty("caughtUp").GetBoolean());
+        Assert.Equal("request", again.GetProperty("trigger").GetString());
+        Assert.Equal(
+            again.GetProperty("before").EnumerateArray().Select(s => s.GetProperty("sequence").GetInt64()),
+            again.GetProperty("after").EnumerateArray().Select(s => s.GetProperty("sequence").GetInt64()));
+    }
+
+    [Fact]
+    public async Task no_code_is_generated_at_run_time_to_publish_project_and_read()
+    {
+        var published = await Host.PublishedPackage();
+        await PostJson(ProjectionCatchUp.Path, "{}");
+        await Host.GetJson($"/v1/packages/{published.Name}");
+        await Host.DownloadAsync(published.Name, published.Version);
+
+        // Marten 9 generates its projection dispatch at build time (source generator); 8.x compiled C# with Roslyn at
+        // first use, into dynamic assemblies. Neither Roslyn nor JasperFx's runtime compiler may be loaded, or even
+        // be in the app's dependency graph, and no dynamic assembly may come from Marten or JasperFx.
+        var loaded = AppDomain.CurrentDomain.GetAssemblies();
+        Assert.DoesNotContain(loaded, a => a.GetName().Name is { } n && (n.StartsWith("Microsoft.CodeAnalysis", StringComparison.Ordinal) || n == "JasperFx.RuntimeCompiler"));
+        Assert.DoesNotContain(loaded, a => a.IsDynamic && a.GetName().Name is { } n &&
+            (n.Contains("Marten", StringComparison.OrdinalIgnoreCase) || n.Contains("JasperFx", StringComparison.OrdinalIgnoreCase) || n.Contains("Generated", StringComparison.OrdinalIgnoreCase)));
+
+        var deps = Path.Combine(Path.GetDirectoryName(typeof(ProjectionCatchUp).Assembly.Location)!, "Marketplace.Tests.deps.json");
+        var libraries = JsonDocument.Parse(File.ReadAllText(deps)).RootElement.GetProperty("libraries").EnumerateObject().Select(l => l.Name).ToList();
+        Assert.Contains(libraries, l => l.StartsWith("Marten/", StringComparison.Ordinal));
+        Assert.DoesNotContain(libraries, l => l.StartsWith("Microsoft.CodeAnalysis", StringComparison.Ordinal) || l.StartsWith("JasperFx.RuntimeCompiler", StringComparison.Ordinal));
+    }
+
+    private async Task<JsonElement> PostJson(string path, string json)
+    {
+        var result = await Host.Scenario(s =>
+        {
+            s.Post.Text(json).ToUrl(path);
+            s.WithRequestHeader("Content-Type", "application/json");
+            s.StatusCodeShouldBe(200);
+        });
+        return JsonDocument.Parse(await result.ReadAsTextAsync()).RootElement.Clone();
+    }
+}
+
+/// <summary>An HTTP function: the catch-up route is not served there, and everything else works without schema work at start.</summary>
+[Collection("http function")]
+public sealed class HttpFunctionScenarios(HttpFunctionFixture fixture)
+{
+    private Alba.IAlbaHost Host => fixture.Host;
+
+    [Theory]
+    [InlineData(ProjectionCatchUp.Path)]
+    [InlineData(ProjectionCatchUp.AzureTimerPath)]
+    public async Task the_catch_up_routes_answer_not_found(string path)
+    {
+        var (status, code, _) = await Host.Send(s => s.Post.Text("{}").ToUrl(path));
+        Assert.Equal(404, status);
+        Assert.Equal("not-found", code);
+    }
+
+    [Fact]
+    public async Task publish_download_and_readiness_work_on_a_schema_applied_by_db_apply()
+    {
+        var published = await Host.PublishedPackage();
+        await Host.PublishedPackage();
+        var (_, bytes) = await Host.DownloadAsync(published.Name, published.Version);
+        Assert.Equal(published.Blob, bytes);
+        // Readiness lists the bucket: still ready once it holds more than one blob.
+        var ready = await Host.GetJson("/health/ready");
+        Assert.Equal("ready", ready.GetProperty("status").GetString());
+        // No daemon here: the read model waits for the projections function.
+        await Host.GetJson($"/v1/packages/{published.Name}", 404);
+    }
+}
+
+/// <summary>A host running the daemon in-process must not run a second one on request.</summary>
+[Collection("file store")]
+public sealed class InProcessDaemonScenarios(FileStoreFixture fixture)
+{
+    [Theory]
+    [InlineData(ProjectionCatchUp.Path)]
+    [InlineData(ProjectionCatchUp.AzureTimerPath)]
+    public async Task a_catch_up_is_refused_while_the_daemon_runs_in_process(string path)
+    {
+        var (status, code, body) = await fixture.Host.Send(s => s.Post.Text("{}").ToUrl(path));
+        Assert.Equal(409, status);
+        Assert.Equal("conflict", code);
+        Assert.Contains("Marten:Daemon=Solo", body.GetProperty("detail").GetString(), StringComparison.Ordinal);
+    }
+}
