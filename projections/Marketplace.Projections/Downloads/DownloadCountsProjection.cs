@@ -20,11 +20,16 @@ public sealed class DownloadCountsProjection : EventProjection, IJasperFxProject
     public const string ProjectionName = "DownloadCounts";
     private const int RowsPerStatement = 200;
 
+    private const string TableName = "mkt_download_counts";
+
+    /// <summary>The qualified name of the counters table in <paramref name="schema"/>, for readers.</summary>
+    public static string TableIn(string schema) => $"{schema}.{TableName}";
+
     public DownloadCountsProjection(string schema)
     {
         Name = ProjectionName;
-        Table = $"{schema}.mkt_download_counts";
-        var table = new Table(new PostgresqlObjectName(schema, "mkt_download_counts", SchemaUtils.IdentifierUsage.General));
+        Table = TableIn(schema);
+        var table = new Table(new PostgresqlObjectName(schema, TableName, SchemaUtils.IdentifierUsage.General));
         table.AddColumn<string>("name").AsPrimaryKey();
         table.AddColumn<string>("version").AsPrimaryKey();
         table.AddColumn("day", "date").AsPrimaryKey();
@@ -34,8 +39,7 @@ public sealed class DownloadCountsProjection : EventProjection, IJasperFxProject
         Options.DeleteDataInTableOnTeardown(Table);
     }
 
-    /// <summary>The qualified table name, for readers.</summary>
-    public string Table { get; }
+    private string Table { get; }
 
     /// <summary>One event at a time (the path Marten takes where it does not hand over a batch).</summary>
     public override ValueTask ApplyAsync(IDocumentOperations operations, IEvent e, CancellationToken cancellation)

@@ -150,3 +150,27 @@ public sealed class InProcessDaemonScenarios(FileStoreFixture fixture)
         Assert.Contains("Marten:Daemon=Solo", body.GetProperty("detail").GetString(), StringComparison.Ordinal);
     }
 }
+
+/// <summary>Download counters are rebuilt from the log, not added on top of what the table held.</summary>
+[Collection("projections function")]
+public sealed class DownloadCountRebuild(ProjectionsFunctionFixture fixture)
+{
+    [Fact]
+    public async Task rebuilding_the_download_counters_gives_the_same_totals()
+    {
+        var published = await fixture.Host.PublishedPackage();
+        for (var i = 0; i < 3; i++) await fixture.Host.DownloadAsync(published.Name, published.Version);
+        await fixture.Host.Scenario(s =>
+        {
+            s.Post.Text("{}").ToUrl(ProjectionCatchUp.Path);
+            s.WithRequestHeader("Content-Type", "application/json");
+            s.StatusCodeShouldBe(200);
+        });
+        Assert.Equal(3, (await fixture.Host.GetJson($"/v1/packages/{published.Name}/downloads")).GetProperty("total").GetInt64());
+
+        using (var daemon = await fixture.Store.BuildProjectionDaemonAsync())
+            await daemon.RebuildProjectionAsync(Marketplace.Projections.Downloads.DownloadCountsProjection.ProjectionName, CancellationToken.None);
+
+        Assert.Equal(3, (await fixture.Host.GetJson($"/v1/packages/{published.Name}/downloads")).GetProperty("total").GetInt64());
+    }
+}

@@ -14,7 +14,7 @@ public sealed record DownloadsResponse(string Name, long Total, IReadOnlyList<Da
 /// <summary>Reads the counters kept by <see cref="DownloadCountsProjection"/>.</summary>
 public sealed class DownloadCounts(IDocumentStore store)
 {
-    private readonly string _table = $"{store.Options.DatabaseSchemaName}.mkt_download_counts";
+    private readonly string _table = DownloadCountsProjection.TableIn(store.Options.DatabaseSchemaName);
 
     public async Task<long> TotalAsync(IQuerySession session, string name, string? versionKey, CancellationToken ct)
     {
@@ -45,13 +45,13 @@ public static class DownloadsEndpoint
     }
 
     public static async Task<Results<Ok<DownloadsResponse>, ProblemHttpResult>> Get(
-        string name, int? days, IQuerySession session, DownloadCounts counts, TimeProvider time, CancellationToken ct)
+        string name, int? days, IQuerySession session, PackageCommands commands, DownloadCounts counts, TimeProvider time, CancellationToken ct)
     {
         var normalized = PackageName.Normalize(name);
         if (normalized.Error is { } error) return error.ToProblem();
         if (days is < 1 or > 366)
             return DomainError.InvalidRequest("days is between 1 and 366.").ToProblem();
-        if (await session.LoadAsync<PackageState>(normalized.Value!, ct) is null)
+        if (await commands.LoadAsync(normalized.Value!, ct) is null)
             return DomainError.NotFound($"Package {normalized.Value} does not exist.").ToProblem();
         var since = DateOnly.FromDateTime(time.GetUtcNow().UtcDateTime).AddDays(1 - (days ?? 30));
         return TypedResults.Ok(new DownloadsResponse(normalized.Value!,

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Marketplace.Functions.Infrastructure;
+using Marketplace.Projections.Downloads;
 using Marketplace.Projections.Packages;
 using Marten;
 
@@ -17,7 +18,7 @@ public sealed class ReadModels(IDocumentStore store)
     private readonly string _versionSql = Sql(store, typeof(VersionDocument), "c.name = d.data->>'Name' and c.version = ?");
 
     private static string Sql(IDocumentStore store, Type document, string match) =>
-        $"select json_build_object('doc', d.data, 'downloads', coalesce((select sum(c.count) from {store.Options.DatabaseSchemaName}.mkt_download_counts c where {match}), 0))::text " +
+        $"select json_build_object('doc', d.data, 'downloads', coalesce((select sum(c.count) from {DownloadCountsProjection.TableIn(store.Options.DatabaseSchemaName)} c where {match}), 0))::text " +
         $"from {store.Options.FindOrResolveDocumentType(document).TableName.QualifiedName} d where d.id = ?";
 
     // Sessions are opened here, on a cache miss, rather than per request: a cached answer costs no session.
