@@ -12,7 +12,6 @@ namespace Marketplace.Functions.Packages.Downloading;
 
 public static class DownloadEndpoint
 {
-    private sealed record Located(string Sha256, string Version);
 
     public static IEndpointRouteBuilder MapDownloading(this IEndpointRouteBuilder app)
     {
@@ -25,7 +24,7 @@ public static class DownloadEndpoint
     }
 
     public static async Task<Results<RedirectHttpResult, ProblemHttpResult>> Download(
-        string name, string version, HttpContext http, IDocumentStore store, IMemoryCache cache, IBlobStore blobs,
+        string name, string version, HttpContext http, PackageCommands commands, IMemoryCache cache, IBlobStore blobs,
         DownloadRecorder recorder, Limits limits, PublicUrls urls, TimeProvider time, CancellationToken ct)
     {
         var normalized = PackageName.Normalize(name);
@@ -35,13 +34,12 @@ public static class DownloadEndpoint
 
         // A published version's digest never changes, so a found version is cached for good; misses are not.
         var cacheKey = "located:" + normalized.Value + "@" + semver.Value!.Key;
-        if (!cache.TryGetValue(cacheKey, out Located? located))
+        if (!cache.TryGetValue(cacheKey, out PublishedVersion? located))
         {
-            await using var session = store.QuerySession();
-            var state = await session.LoadAsync<PackageState>(normalized.Value!, ct);
+            var state = await commands.LoadAsync(normalized.Value!, ct);
             if (state?.Versions.GetValueOrDefault(semver.Value.Key) is not { } published)
                 return DomainError.NotFound($"{normalized.Value} has no version {semver.Value.Key}.").ToProblem();
-            located = new Located(published.Sha256, published.Version);
+            located = published;
             cache.Set(cacheKey, located, new MemoryCacheEntryOptions { Size = 128 });
         }
 

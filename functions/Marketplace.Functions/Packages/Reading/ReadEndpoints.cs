@@ -93,7 +93,8 @@ public static class ReadEndpoints
         var headers = http.Response.Headers;
         headers.ETag = json.ETag;
         headers.CacheControl = $"public, max-age={(int)options.ClientMaxAge.TotalSeconds}";
-        if (http.Request.Headers.IfNoneMatch.Any(v => v is not null && (v == json.ETag || v == "*" || v.Split(',').Any(t => t.Trim() == json.ETag))))
+        // If-None-Match is a comma-separated list (possibly over several header lines) of tags, or "*".
+        if (http.Request.Headers.IfNoneMatch.SelectMany(v => (v ?? "").Split(',')).Any(t => t.Trim() is var tag && (tag == json.ETag || tag == "*")))
             return TypedResults.StatusCode(StatusCodes.Status304NotModified);
         return new JsonBytes(json.Body);
     }
