@@ -10,6 +10,7 @@ using Marketplace.Functions.Packages.Uploading;
 using Marketplace.Functions.Packages.Yanking;
 using Marketplace.Functions.Protection;
 using Marketplace.Functions.Registry;
+using Marketplace.Functions.Search;
 using Marketplace.Functions.Serverless;
 
 namespace Marketplace.Functions;
@@ -40,6 +41,7 @@ public static class MarketplaceApp
         services.AddHostedService(sp => sp.GetRequiredService<DownloadRecorder>());
         services.AddSingleton<StatementReceiptPruning>();
         services.AddHostedService(sp => sp.GetRequiredService<StatementReceiptPruning>());
+        services.AddSearch(configuration);
         services.AddServerless(configuration);
         return services;
     }
@@ -61,6 +63,7 @@ public static class MarketplaceApp
         app.MapDownloadCounts();
         app.MapYanking();
         app.MapOwners();
+        app.MapSearch();
         app.MapLocalBlobs();
         app.MapServerless();
         return app;

@@ -23,6 +23,7 @@ public static class EventStore
         Serverless.DatabaseConnection.EnsureConfigured(configuration);
         var schema = configuration["Marten:Schema"] ?? "marketplace";
         var daemon = configuration["Marten:Daemon"] ?? "Solo";
+        var postgresSearch = (configuration.GetSection("Search").Get<Search.SearchOptions>() ?? new Search.SearchOptions()).Resolve(configuration) == Search.SearchAdapter.Postgres;
 
         var marten = services.AddMarten(sp =>
         {
@@ -45,7 +46,7 @@ public static class EventStore
                 typeof(OwnerAdded), typeof(OwnerRemoved), typeof(Downloaded),
             ]);
             o.Schema.For<StatementReceipt>();
-            o.AddMarketplaceProjections();
+            o.AddMarketplaceProjections(postgresSearch: postgresSearch);
             o.Projections.AsyncListeners.Add(sp.GetRequiredService<Packages.Reading.ReadCacheInvalidation>());
             o.Projections.Errors.SkipApplyErrors = false;
             o.Projections.Errors.SkipSerializationErrors = false;

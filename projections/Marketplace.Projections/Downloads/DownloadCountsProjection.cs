@@ -45,12 +45,14 @@ public sealed class DownloadCountsProjection : EventProjection, IJasperFxProject
     public override ValueTask ApplyAsync(IDocumentOperations operations, IEvent e, CancellationToken cancellation)
     {
         Upsert(operations, [e]);
+        ProjectionMetrics.Applied(ProjectionName, e);
         return ValueTask.CompletedTask;
     }
 
     Task IJasperFxProjection<IDocumentOperations>.ApplyAsync(IDocumentOperations operations, IReadOnlyList<IEvent> events, CancellationToken cancellation)
     {
         Upsert(operations, events);
+        ProjectionMetrics.Applied(ProjectionName, events);
         return Task.CompletedTask;
     }
 

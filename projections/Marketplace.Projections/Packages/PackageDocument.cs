@@ -61,6 +61,7 @@ public sealed partial class PackageDocumentProjection : MultiStreamProjection<Pa
     public override PackageDocument? Evolve(PackageDocument? doc, string id, IEvent e)
     {
         doc ??= new PackageDocument { Id = id, DisplayName = id, CreatedAt = e.Timestamp };
+        ProjectionMetrics.Applied(Name, e);
         switch (e.Data)
         {
             case OwnerAdded added:

@@ -20,6 +20,8 @@ public sealed class VersionDocument
     public string KeyId { get; set; } = "";
     public string PublicKey { get; set; } = "";
     public DsseEnvelope? Envelope { get; set; }
+    /// <summary>The global sequence of the publish event: what a read model must have applied to show this version.</summary>
+    public long Sequence { get; set; }
 
     public static string IdOf(string name, string versionKey) => $"{name}@{versionKey}";
 }
@@ -34,6 +36,7 @@ public sealed partial class VersionDocumentProjection : MultiStreamProjection<Ve
 
     public override VersionDocument? Evolve(VersionDocument? doc, string id, IEvent e)
     {
+        ProjectionMetrics.Applied(Name, e);
         switch (e.Data)
         {
             case PackagePublished p:
@@ -49,6 +52,7 @@ public sealed partial class VersionDocumentProjection : MultiStreamProjection<Ve
                     KeyId = p.KeyId,
                     PublicKey = p.PublicKey,
                     Envelope = p.Envelope,
+                    Sequence = e.Sequence,
                 };
             case VersionYanked y when doc is not null:
                 doc.Yanked = true;

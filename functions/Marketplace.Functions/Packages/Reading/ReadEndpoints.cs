@@ -14,7 +14,8 @@ public sealed record PackageResponse(string Name, string DisplayName, IReadOnlyL
     IReadOnlyList<PackageVersionEntry> Versions, string? Latest, long Downloads, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt);
 
 public sealed record VersionResponse(string Name, string Version, PackageManifest Manifest, string Sha256, long Size,
-    bool Yanked, string? YankedReason, long Downloads, DateTimeOffset PublishedAt, string KeyId, string PublicKey, DsseEnvelope? Envelope);
+    bool Yanked, string? YankedReason, long Downloads, DateTimeOffset PublishedAt, string KeyId, string PublicKey, DsseEnvelope? Envelope,
+    bool SearchVisible);
 
 public sealed class ReadOptions
 {
@@ -66,15 +67,17 @@ public static class ReadEndpoints
         if (semver.Error is { } versionError) return versionError.ToProblem();
         var id = VersionDocument.IdOf(normalized.Value!, semver.Value!.Key);
         var json = await Cached(cache, options, ReadCacheInvalidation.VersionKey(id), async () =>
-            await models.VersionAsync(store, normalized.Value!, semver.Value.Key, ct) is var (d, downloads)
-                ? new VersionResponse(d.Name, d.Version, d.Manifest, d.Sha256, d.Size, d.Yanked, d.YankedReason, downloads, d.PublishedAt, d.KeyId, d.PublicKey, d.Envelope)
-                : null);
+            await models.VersionAsync(store, normalized.Value!, semver.Value.Key, ct) is var (d, downloads, searchVisible)
+                ? new VersionResponse(d.Name, d.Version, d.Manifest, d.Sha256, d.Size, d.Yanked, d.YankedReason, downloads, d.PublishedAt, d.KeyId, d.PublicKey, d.Envelope, searchVisible)
+                : null,
+            // Not yet in search: the answer changes when the index catches up, which evicts nothing; do not keep it.
+            keep: v => v.SearchVisible);
         return json is null
             ? DomainError.NotFound($"{normalized.Value} has no version {semver.Value.Key} (or it is not visible yet).").ToProblem()
             : Answer(http, json, options);
     }
 
-    private static async Task<CachedJson?> Cached<T>(IMemoryCache cache, ReadOptions options, string key, Func<Task<T?>> load) where T : class
+    private static async Task<CachedJson?> Cached<T>(IMemoryCache cache, ReadOptions options, string key, Func<Task<T?>> load, Func<T, bool>? keep = null) where T : class
     {
         if (options.CacheFor > TimeSpan.Zero && cache.TryGetValue(key, out CachedJson? hit))
             return hit;
@@ -83,7 +86,7 @@ public static class ReadEndpoints
         var body = JsonSerializer.SerializeToUtf8Bytes(value, BoundedJson.Options);
         var etag = $"\"{Convert.ToHexStringLower(SHA256.HashData(body).AsSpan(0, 16))}\"";
         var json = new CachedJson(body, etag);
-        if (options.CacheFor > TimeSpan.Zero)
+        if (options.CacheFor > TimeSpan.Zero && (keep is null || keep(value)))
             cache.Set(key, json, new MemoryCacheEntryOptions { AbsoluteExpirationRelativeToNow = options.CacheFor, Size = body.Length });
         return json;
     }

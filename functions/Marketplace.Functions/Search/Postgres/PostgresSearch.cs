@@ -1,0 +1,155 @@
+using System.Text;
+using System.Text.Json;
+using Marketplace.Functions.Infrastructure;
+using Marketplace.Projections.Search;
+using Marketplace.Search;
+using Marten;
+
+namespace Marketplace.Functions.Search.Postgres;
+
+/// <summary>
+/// Full-text search over the <see cref="SearchProjection"/> table, one parameterised statement per query: the
+/// matching packages (text match on the weighted <c>tsvector</c>, or a trigram-similar or prefix name), their
+/// count, the page in the chosen order with highlights, and the four facets over the whole filtered result.
+/// </summary>
+/// <remarks>
+/// Relevance = (2 × text rank + name bonus + ½ name similarity) × (1 + ln(1 + downloads) / 4). The text rank weighs
+/// the fields (name 1, keywords 0.6, description 0.3, authors 0.1) and is scaled into [0, 1) (<c>rank/(rank+1)</c>)
+/// so that repeating a word does not outweigh popularity. The name bonus is 20 for the exact name, so an exact name
+/// comes first whatever its downloads, and 0.3 for a name that starts with the query; the trigram similarity of the
+/// name to the query favours close names and carries typo matches. At equal
+/// text match the more downloaded package comes first, and popularity weighs enough that a popular
+/// <c>serde-json</c> ranks above an obscure <c>json-csv</c> for <c>json</c>. Query words are letters and digits only
+/// (<see cref="SearchQuery.Words"/>), each matched as a prefix after English stemming; nothing the user types
+/// reaches the SQL text.
+/// </remarks>
+public sealed class PostgresSearch(IDocumentStore store) : IPackageSearch
+{
+    private readonly string _table = SearchProjection.TableIn(store.Options.DatabaseSchemaName);
+
+    public string ProgressionName => SearchProjection.ProgressionName;
+
+    private sealed record Row(string Name, string Version, string? Description, string[] Keywords, string[] Categories,
+        string[] Authors, long Downloads, double Score, string? DescriptionHighlight);
+
+    private sealed record Answer(long Total, Row[] Hits, FacetCount[] Category, FacetCount[] Keyword, FacetCount[] Author, FacetCount[] License);
+
+    public async Task<SearchResult> SearchAsync(SearchQuery query, CancellationToken ct)
+    {
+        var (sql, parameters) = Build(query);
+        await using var session = store.QuerySession();
+        var rows = await session.QueryAsync<string>(sql, ct, parameters);
+        var answer = JsonSerializer.Deserialize<Answer>(rows[0], BoundedJson.Options)!;
+        var hits = answer.Hits.Select(h => new SearchHit(h.Name, h.Version, h.Description, h.Keywords, h.Categories, h.Downloads,
+            Math.Round(h.Score, 6), Highlights(query, h))).ToList();
+        return new SearchResult(answer.Total, hits, new SearchFacets(answer.Category, answer.Keyword, answer.Author, answer.License));
+    }
+
+    /// <summary>The statement and its positional parameters (exposed for the query-plan checks of the tests and benchmark).</summary>
+    public (string Sql, object[] Parameters) Build(SearchQuery query)
+    {
+        var parameters = new List<object>();
+        var where = new StringBuilder("s.visible");
+        string score;
+        if (query.IsEmpty)
+        {
+            score = "ln(1 + s.downloads)";
+            parameters.Add(""); parameters.Add(""); parameters.Add("");
+        }
+        else
+        {
+            // 'w1':* & 'w2':* — words are letters and digits only, so they cannot carry tsquery syntax.
+            parameters.Add(string.Join(" & ", query.Words.Select(w => w + ":*")));
+            var name = string.Join('-', query.Words);
+            parameters.Add(name);
+            parameters.Add(name + "%");
+            where.Append(" and (s.document @@ q.tsq or s.name % q.name or s.name like q.prefix)");
+            score = "(2 * ts_rank('{0.1, 0.3, 0.6, 1.0}', s.document, q.tsq, 32) + case when s.name = q.name then 20 when s.name like q.prefix then 0.3 else 0 end"
+                  + " + 0.5 * similarity(s.name, q.name)) * (1 + ln(1 + s.downloads) / 4)";
+        }
+        if (query.Category is { } category) { where.Append(" and s.categories @> array[?]::text[]"); parameters.Add(category); }
+        if (query.Keyword is { } keyword) { where.Append(" and s.keywords @> array[?]::text[]"); parameters.Add(keyword); }
+        if (query.Author is { } author) { where.Append(" and s.authors @> array[?]::text[]"); parameters.Add(author); }
+        if (query.License is { } license) { where.Append(" and s.license = ?"); parameters.Add(license); }
+        if (query.MinDownloads > 0) { where.Append(" and s.downloads >= ?"); parameters.Add(query.MinDownloads); }
+        var order = query.Sort switch
+        {
+            SearchSort.Downloads => "downloads desc, name",
+            SearchSort.Recent => "updated_at desc, name",
+            _ => "score desc, downloads desc, name",
+        };
+        parameters.Add(query.Limit);
+        parameters.Add(query.Offset);
+        var facets = SearchQuery.FacetValues;
+        var sql = $"""
+            with q as (select to_tsquery('english', ?) as tsq, ?::text as name, ?::text as prefix),
+            matched as materialized (
+                select s.name, s.downloads, s.updated_at, s.categories, s.keywords, s.authors, s.license, {score} as score
+                from {_table} s, q where {where}),
+            page as (select name, score, row_number() over (order by {order}) as at from matched order by {order} limit ? offset ?)
+            select json_build_object(
+                'total', (select count(*) from matched),
+                'hits', coalesce((select json_agg(json_build_object(
+                        'name', s.name, 'version', s.version, 'description', s.description, 'keywords', s.keywords,
+                        'categories', s.categories, 'authors', s.authors, 'downloads', s.downloads, 'score', p.score,
+                        'descriptionHighlight', case when s.description is not null and q.tsq::text <> ''
+                            then ts_headline('english', s.description, q.tsq, 'StartSel=<mark>, StopSel=</mark>, MaxWords=30, MinWords=10, MaxFragments=2') end)
+                    order by p.at) from page p join {_table} s on s.name = p.name, q), '[]'),
+                'category', {Facet("unnest(m.categories)", facets)},
+                'keyword', {Facet("unnest(m.keywords)", facets)},
+                'author', {Facet("unnest(m.authors)", facets)},
+                'license', {Facet("m.license", facets)})::text
+            """;
+        return (sql, parameters.ToArray());
+    }
+
+    private static string Facet(string values, int top) =>
+        $"coalesce((select json_agg(json_build_object('value', v, 'count', c) order by c desc, v) from " +
+        $"(select v, count(*) as c from (select {values} as v from matched m) x where v is not null group by v order by c desc, v limit {top}) f), '[]')";
+
+    private static List<SearchHighlight> Highlights(SearchQuery query, Row hit)
+    {
+        var highlights = new List<SearchHighlight>();
+        if (query.IsEmpty) return highlights;
+        if (Mark(hit.Name, query.Words) is { } name) highlights.Add(new SearchHighlight("name", name));
+        if (hit.DescriptionHighlight is { } d && d.Contains("<mark>", StringComparison.Ordinal)) highlights.Add(new SearchHighlight("description", d));
+        foreach (var keyword in hit.Keywords)
+            if (Mark(keyword, query.Words) is { } k) highlights.Add(new SearchHighlight("keywords", k));
+        foreach (var author in hit.Authors)
+            if (Mark(author, query.Words) is { } a) highlights.Add(new SearchHighlight("authors", a));
+        return highlights;
+    }
+
+    /// <summary>
+    /// Wraps in <c>&lt;mark&gt;</c> each word of <paramref name="text"/> that starts with a query word (the way
+    /// the text search matched it); null when nothing matches. The text is HTML-escaped first.
+    /// </summary>
+    public static string? Mark(string text, IReadOnlyList<string> words)
+    {
+        var output = new StringBuilder(text.Length + 16);
+        var marked = false;
+        var i = 0;
+        while (i < text.Length)
+        {
+            if (!char.IsLetterOrDigit(text[i]))
+            {
+                output.Append(System.Net.WebUtility.HtmlEncode(text[i].ToString()));
+                i++;
+                continue;
+            }
+            var end = i;
+            while (end < text.Length && char.IsLetterOrDigit(text[end])) end++;
+            var word = text[i..end];
+            var match = words.Where(w => word.StartsWith(w, StringComparison.OrdinalIgnoreCase)).Select(w => w.Length).DefaultIfEmpty(0).Max();
+            if (match > 0)
+            {
+                output.Append("<mark>").Append(System.Net.WebUtility.HtmlEncode(word[..match])).Append("</mark>")
+                    .Append(System.Net.WebUtility.HtmlEncode(word[match..]));
+                marked = true;
+            }
+            else output.Append(System.Net.WebUtility.HtmlEncode(word));
+            i = end;
+        }
+        return marked ? output.ToString() : null;
+    }
+}

@@ -1,0 +1,27 @@
+using Marketplace.Functions.Infrastructure;
+using Marketplace.Search;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace Marketplace.Functions.Search;
+
+public static class SearchEndpoint
+{
+    public static IEndpointRouteBuilder MapSearch(this IEndpointRouteBuilder app)
+    {
+        app.MapGet("/v1/search", Search).WithName("Search")
+            .WithSummary("Full-text search with filters, sort, paging, facet counts and highlights.")
+            .Produces<SearchResult>().WithProblems(400);
+        return app;
+    }
+
+    public static async Task<Results<Ok<SearchResult>, ProblemHttpResult>> Search(
+        string? q, string? category, string? keyword, string? author, string? license, string? minDownloads,
+        string? sort, string? limit, string? offset, HttpContext http, IPackageSearch search, CancellationToken ct)
+    {
+        var query = SearchQuery.Create(q, category, keyword, author, license, minDownloads, sort, limit, offset);
+        if (query.Error is { } error) return error.ToProblem();
+        var result = await search.SearchAsync(query.Value!, ct);
+        http.Response.Headers.CacheControl = "public, max-age=5";
+        return TypedResults.Ok(result);
+    }
+}

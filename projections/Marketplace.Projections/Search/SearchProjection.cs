@@ -1,0 +1,130 @@
+using System.Text.Json;
+using JasperFx.Events;
+using JasperFx.Events.Projections;
+using Marketplace.Downloads;
+using Marketplace.Packages;
+using Marketplace.Search;
+using Marten;
+using Marten.Events.Projections;
+using Weasel.Postgresql;
+using Weasel.Postgresql.Tables;
+
+namespace Marketplace.Projections.Search;
+
+/// <summary>
+/// The PostgreSQL search documents: one row per package in <c>mkt_search</c>, holding the shown version's
+/// text, facets and download total, a weighted <c>tsvector</c> (name A, keywords B, description C, authors D) under
+/// a GIN index, and a trigram index on the name for typo-tolerant and prefix matching. The row also keeps the
+/// package's <see cref="SearchEntry"/> (every version's searchable fields) as JSON, so a yank can fall back to
+/// the newest non-yanked version without reading the stream. Each daemon batch reads the rows it touches once,
+/// folds the batch in memory and writes one upsert per changed package; downloads are added as increments.
+/// </summary>
+public sealed class SearchProjection : EventProjection, IJasperFxProjection<IDocumentOperations>
+{
+    public const string ProjectionName = "Search";
+    /// <summary>The row of <c>mt_event_progression</c> that says how far search has read the log.</summary>
+    public const string ProgressionName = ProjectionName + ":All";
+    private const string TableName = "mkt_search";
+
+    public static string TableIn(string schema) => $"{schema}.{TableName}";
+
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    public SearchProjection(string schema)
+    {
+        Name = ProjectionName;
+        Table = TableIn(schema);
+        SchemaObjects.Add(new Extension("pg_trgm"));
+        var table = new Table(new PostgresqlObjectName(schema, TableName, SchemaUtils.IdentifierUsage.General));
+        table.AddColumn<string>("name").AsPrimaryKey();
+        table.AddColumn<string>("display_name").NotNull();
+        table.AddColumn<string>("version");
+        table.AddColumn<string>("description");
+        table.AddColumn("keywords", "text[]").NotNull().DefaultValueByExpression("'{}'");
+        table.AddColumn("categories", "text[]").NotNull().DefaultValueByExpression("'{}'");
+        table.AddColumn("authors", "text[]").NotNull().DefaultValueByExpression("'{}'");
+        table.AddColumn<string>("license");
+        table.AddColumn<long>("downloads").NotNull().DefaultValueByExpression("0");
+        table.AddColumn("updated_at", "timestamp with time zone");
+        table.AddColumn<bool>("visible").NotNull().DefaultValueByExpression("false");
+        table.AddColumn("entry", "jsonb");
+        table.AddColumn("document", "tsvector");
+        table.Indexes.Add(new IndexDefinition("mkt_search_document") { Method = IndexMethod.gin, Columns = ["document"] });
+        table.Indexes.Add(new IndexDefinition("mkt_search_name_trgm") { Method = IndexMethod.gin, Columns = ["name"], Mask = "? gin_trgm_ops" });
+        table.Indexes.Add(new IndexDefinition("mkt_search_keywords") { Method = IndexMethod.gin, Columns = ["keywords"] });
+        table.Indexes.Add(new IndexDefinition("mkt_search_categories") { Method = IndexMethod.gin, Columns = ["categories"] });
+        table.Indexes.Add(new IndexDefinition("mkt_search_authors") { Method = IndexMethod.gin, Columns = ["authors"] });
+        table.Indexes.Add(new IndexDefinition("mkt_search_license") { Columns = ["license"] });
+        table.Indexes.Add(new IndexDefinition("mkt_search_downloads") { Columns = ["downloads"], SortOrder = SortOrder.Desc });
+        table.Indexes.Add(new IndexDefinition("mkt_search_updated") { Columns = ["updated_at"], SortOrder = SortOrder.Desc });
+        SchemaObjects.Add(table);
+        IncludeType<PackagePublished>();
+        IncludeType<VersionYanked>();
+        IncludeType<VersionUnyanked>();
+        IncludeType<Downloaded>();
+        Options.DeleteDataInTableOnTeardown(Table);
+    }
+
+    private string Table { get; }
+
+    public override async ValueTask ApplyAsync(IDocumentOperations operations, IEvent e, CancellationToken cancellation) =>
+        await ApplyBatchAsync(operations, [e], cancellation);
+
+    Task IJasperFxProjection<IDocumentOperations>.ApplyAsync(IDocumentOperations operations, IReadOnlyList<IEvent> events, CancellationToken cancellation) =>
+        ApplyBatchAsync(operations, events, cancellation);
+
+    private async Task ApplyBatchAsync(IDocumentOperations operations, IReadOnlyList<IEvent> events, CancellationToken ct)
+    {
+        var changed = events.Where(e => e.Data is IVersionEvent).Select(e => ((IPackageEvent)e.Data).Name).Distinct().ToArray();
+        if (changed.Length > 0)
+        {
+            var entries = new Dictionary<string, SearchEntry>(StringComparer.Ordinal);
+            var rows = await operations.QueryAsync<string>($"select entry::text from {Table} where name = any(?) and entry is not null", ct, [changed]);
+            foreach (var row in rows)
+            {
+                var entry = JsonSerializer.Deserialize<SearchEntry>(row, Json)!;
+                entries[entry.Name] = entry;
+            }
+            var dirty = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var e in events)
+            {
+                if (e.Data is not IVersionEvent v) continue;
+                if (!entries.TryGetValue(v.Name, out var entry))
+                    entries[v.Name] = entry = new SearchEntry { Name = v.Name, DisplayName = v.Name };
+                if (entry.Apply(e.Data)) dirty.Add(v.Name);
+            }
+            foreach (var name in dirty)
+                Upsert(operations, entries[name]);
+        }
+
+        var downloads = events.Select(e => e.Data).OfType<Downloaded>().GroupBy(d => d.Name).Select(g => (Name: g.Key, Count: (long)g.Count()));
+        foreach (var (name, count) in downloads)
+        {
+            operations.QueueSqlCommand(
+                $"insert into {Table} (name, display_name, downloads) values (?, ?, ?) on conflict (name) do update set downloads = {Table}.downloads + excluded.downloads",
+                name, name, count);
+        }
+        ProjectionMetrics.Applied(ProjectionName, events);
+    }
+
+    private void Upsert(IDocumentOperations operations, SearchEntry entry)
+    {
+        var shown = entry.Shown ?? entry.Versions.LastOrDefault() ?? new SearchVersion();
+        var nameWords = entry.Name + " " + entry.Name.Replace('-', ' ');
+        operations.QueueSqlCommand(
+            $"""
+             insert into {Table} (name, display_name, version, description, keywords, categories, authors, license, updated_at, visible, entry, document)
+             values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb,
+                     setweight(to_tsvector('simple', ?), 'A') || setweight(to_tsvector('english', ?), 'B')
+                     || setweight(to_tsvector('english', ?), 'C') || setweight(to_tsvector('simple', ?), 'D'))
+             on conflict (name) do update set display_name = excluded.display_name, version = excluded.version,
+                 description = excluded.description, keywords = excluded.keywords, categories = excluded.categories,
+                 authors = excluded.authors, license = excluded.license, updated_at = excluded.updated_at,
+                 visible = excluded.visible, entry = excluded.entry, document = excluded.document
+             """,
+            entry.Name, entry.DisplayName, shown.Version, (object?)shown.Description ?? DBNull.Value,
+            shown.Keywords.ToArray(), shown.Categories.ToArray(), shown.Authors.ToArray(), (object?)shown.License ?? DBNull.Value,
+            entry.UpdatedAt, entry.Visible, JsonSerializer.Serialize(entry, Json),
+            nameWords, string.Join(' ', shown.Keywords), shown.Description ?? "", string.Join(' ', shown.Authors));
+    }
+}

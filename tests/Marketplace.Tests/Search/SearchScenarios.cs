@@ -1,0 +1,247 @@
+using System.Text.Json;
+using Marketplace.Projections.Search;
+using Marketplace.Search;
+using Marketplace.Testing;
+using Marketplace.Tests.Support;
+using Marten;
+
+namespace Marketplace.Tests.Search;
+
+/// <summary>
+/// <c>GET /v1/search</c> on the PostgreSQL adapter over the generated corpus: ranking, typos, every filter and
+/// facet against counts taken from the corpus itself, sorting, paging, highlights, yanked packages, and hostile input.
+/// </summary>
+[Collection("search")]
+public sealed class SearchScenarios(SearchFixture fixture)
+{
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    private async Task<SearchResult> Search(string query)
+    {
+        var json = await fixture.Host.GetJson("/v1/search" + query);
+        return json.Deserialize<SearchResult>(Json)!;
+    }
+
+    private static string Q(string text) => Uri.EscapeDataString(text);
+
+    [Theory]
+    [InlineData("serde-json", "serde-json")]
+    [InlineData("serde", "serde")]
+    [InlineData("tokio", "tokio")]
+    [InlineData("Serde_JSON", "serde-json")]
+    public async Task an_exact_name_comes_first(string q, string expected)
+    {
+        var result = await Search($"?q={Q(q)}");
+        Assert.Equal(expected, result.Hits[0].Name);
+    }
+
+    [Fact]
+    public async Task an_exact_name_beats_far_more_popular_packages_that_match_as_well()
+    {
+        // "json" has 40 downloads; serde-json 5,000, and many json-* packages match the word in name and keywords.
+        var result = await Search("?q=json&limit=20");
+        Assert.Equal("json", result.Hits[0].Name);
+        Assert.Contains(result.Hits.Skip(1), h => h.Downloads > 100 * result.Hits[0].Downloads);
+        // The most popular package with the word in its name comes before obscure ones that start with it.
+        Assert.Equal("serde-json", result.Hits[1].Name);
+    }
+
+    [Theory]
+    [InlineData("frob")]
+    [InlineData("widgets")]
+    [InlineData("frobnicator")]
+    public async Task at_equal_text_match_the_more_downloaded_package_comes_first(string q)
+    {
+        // frob-alpha, frob-gamma and frob-delta have the same text and names of the same shape; only downloads differ.
+        var result = await Search($"?q={q}");
+        Assert.Equal(["frob-gamma", "frob-alpha", "frob-delta"], result.Hits.Where(h => h.Name.StartsWith("frob-", StringComparison.Ordinal)).Select(h => h.Name));
+    }
+
+    [Theory]
+    [InlineData("serde-jsn", "serde-json")]
+    [InlineData("sedre-json", "serde-json")]
+    [InlineData("tokoi", "tokio")]
+    public async Task a_typo_in_a_name_still_finds_the_package(string q, string expected)
+    {
+        var result = await Search($"?q={Q(q)}");
+        Assert.Contains(expected, result.Hits.Take(3).Select(h => h.Name));
+    }
+
+    [Fact]
+    public async Task a_prefix_finds_packages_as_the_user_types()
+    {
+        var result = await Search("?q=tok");
+        Assert.Equal("tokio", result.Hits[0].Name);
+    }
+
+    [Fact]
+    public async Task an_empty_query_lists_every_visible_package_by_the_chosen_sort()
+    {
+        var visible = fixture.Visible.ToList();
+        var byDownloads = await Search("?sort=downloads&limit=50");
+        Assert.Equal(visible.Count, byDownloads.Total);
+        var expected = visible.OrderByDescending(p => p.Downloads).ThenBy(p => p.Name, StringComparer.Ordinal).Take(50).Select(p => p.Name);
+        Assert.Equal(expected, byDownloads.Hits.Select(h => h.Name));
+
+        var recent = await Search("?sort=recent&limit=30");
+        Assert.Equal(visible.OrderByDescending(fixture.UpdatedAt).ThenBy(p => p.Name, StringComparer.Ordinal).Take(30).Select(p => p.Name),
+            recent.Hits.Select(h => h.Name));
+
+        // Relevance without text: popularity.
+        var relevance = await Search("?limit=10");
+        Assert.Equal(expected.Take(10), relevance.Hits.Select(h => h.Name));
+    }
+
+    public static TheoryData<string, Func<CorpusPackage, bool>> Filters()
+    {
+        var data = new TheoryData<string, Func<CorpusPackage, bool>>
+        {
+            { "category=parsing", p => p.Shown!.Manifest.Categories!.Contains("parsing") },
+            { "category=PARSING", p => p.Shown!.Manifest.Categories!.Contains("parsing") },
+            { "keyword=json", p => p.Shown!.Manifest.Keywords!.Contains("json") },
+            { "author=" + Uri.EscapeDataString("grace lovelace"), p => p.Shown!.Manifest.Authors!.Contains("grace lovelace") },
+            { "license=" + Uri.EscapeDataString("MIT OR Apache-2.0"), p => p.Shown!.Manifest.License == "MIT OR Apache-2.0" },
+            { "minDownloads=100", p => p.Downloads >= 100 },
+            { "category=web&keyword=http&minDownloads=1", p => p.Shown!.Manifest.Categories!.Contains("web") && p.Shown.Manifest.Keywords!.Contains("http") && p.Downloads >= 1 },
+        };
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Filters))]
+    public async Task each_filter_and_each_facet_count_match_a_direct_count(string filter, Func<CorpusPackage, bool> predicate)
+    {
+        var expected = fixture.Visible.Where(predicate).ToList();
+        Assert.NotEmpty(expected);
+        var result = await Search($"?{filter}&sort=downloads&limit=100");
+        Assert.Equal(expected.Count, result.Total);
+        Assert.Equal(expected.OrderByDescending(p => p.Downloads).ThenBy(p => p.Name, StringComparer.Ordinal).Take(100).Select(p => p.Name),
+            result.Hits.Select(h => h.Name));
+
+        AssertFacet(expected.SelectMany(p => p.Shown!.Manifest.Categories!), result.Facets.Category);
+        AssertFacet(expected.SelectMany(p => p.Shown!.Manifest.Keywords!), result.Facets.Keyword);
+        AssertFacet(expected.SelectMany(p => p.Shown!.Manifest.Authors!), result.Facets.Author);
+        AssertFacet(expected.Select(p => p.Shown!.Manifest.License!), result.Facets.License);
+    }
+
+    private static void AssertFacet(IEnumerable<string> values, IReadOnlyList<FacetCount> facet)
+    {
+        var counts = values.GroupBy(v => v, StringComparer.Ordinal).Select(g => new FacetCount(g.Key, g.Count()))
+            .OrderByDescending(c => c.Count).ThenBy(c => c.Value, StringComparer.Ordinal).Take(SearchQuery.FacetValues).ToList();
+        Assert.Equal(counts, facet);
+    }
+
+    [Fact]
+    public async Task facets_of_a_text_query_count_the_whole_result_not_the_page()
+    {
+        var first = await Search("?q=redis&limit=100");
+        Assert.InRange(first.Total, 21, 2_000);
+        var all = new List<SearchHit>(first.Hits);
+        for (var offset = 100; offset < first.Total; offset += 100)
+            all.AddRange((await Search($"?q=redis&limit=100&offset={offset}")).Hits);
+        Assert.Equal(first.Total, all.Count);
+        var byName = fixture.Corpus.ToDictionary(p => p.Name);
+        AssertFacet(all.SelectMany(h => h.Categories), first.Facets.Category);
+        AssertFacet(all.SelectMany(h => h.Keywords), first.Facets.Keyword);
+        AssertFacet(all.Select(h => byName[h.Name].Shown!.Manifest.License!), first.Facets.License);
+    }
+
+    [Fact]
+    public async Task pages_are_stable_and_together_give_the_whole_result_once()
+    {
+        var whole = await Search("?q=http&limit=100");
+        Assert.True(whole.Total > 60);
+        var pages = new List<string>();
+        for (var offset = 0; offset < Math.Min(whole.Total, 100); offset += 15)
+            pages.AddRange((await Search($"?q=http&limit=15&offset={offset}")).Hits.Select(h => h.Name));
+        Assert.Equal(whole.Hits.Select(h => h.Name), pages.Take(100));
+        Assert.Equal(pages.Count, pages.Distinct().Count());
+        var again = await Search("?q=http&limit=100");
+        Assert.Equal(whole.Hits.Select(h => h.Name), again.Hits.Select(h => h.Name));
+        var past = await Search($"?q=http&offset={whole.Total}");
+        Assert.Empty(past.Hits);
+        Assert.Equal(whole.Total, past.Total);
+    }
+
+    [Fact]
+    public async Task hits_carry_highlights_of_the_matched_text_and_a_score()
+    {
+        var result = await Search("?q=serialization");
+        var serde = Assert.Single(result.Hits, h => h.Name == "serde-json");
+        var description = Assert.Single(serde.Highlights, h => h.Field == "description");
+        Assert.Contains("<mark>serialization</mark>", description.Snippet, StringComparison.Ordinal);
+        Assert.Contains(serde.Highlights, h => h is { Field: "keywords", Snippet: "<mark>serialization</mark>" });
+        Assert.True(serde.Score > 0);
+
+        var byName = await Search("?q=serde");
+        Assert.Contains(byName.Hits.Single(h => h.Name == "serde-json").Highlights, h => h is { Field: "name", Snippet: "<mark>serde</mark>-json" });
+        Assert.Equal(byName.Hits.Select(h => h.Score).OrderDescending(), byName.Hits.Select(h => h.Score));
+    }
+
+    [Fact]
+    public async Task packages_with_every_version_yanked_never_show_and_a_yanked_latest_shows_the_newest_remaining()
+    {
+        var allYanked = fixture.Corpus.Where(p => p.Versions.All(v => v.Yanked)).ToList();
+        Assert.NotEmpty(allYanked);
+        foreach (var p in allYanked.Take(5))
+            Assert.DoesNotContain((await Search($"?q={p.Name}&limit=100")).Hits, h => h.Name == p.Name);
+
+        var latestYanked = fixture.Corpus.Where(p => p.Versions.Count > 1 && p.Versions[^1].Yanked && !p.Versions[^2].Yanked).ToList();
+        Assert.NotEmpty(latestYanked);
+        foreach (var p in latestYanked.Take(5))
+        {
+            var hit = (await Search($"?q={p.Name}&limit=100")).Hits.Single(h => h.Name == p.Name);
+            Assert.Equal(p.Versions[^2].Version, hit.Version);
+        }
+    }
+
+    public static TheoryData<string> Hostile() =>
+    [
+        "'; drop table mkt_search; --", "a:* | b", "!(json)", "json & !yaml", "((", "\\", "%", "_", "%_%", "\"", "'",
+        "日本語", "ñandú-json", "Ünïcödé", "🦀 rust", "json\u00a0parser", "serde--json", "-", "::", "<script>", "$1", "?", "a?b",
+        new string('x', 256), string.Join(' ', Enumerable.Repeat("json", 40)),
+    ];
+
+    [Theory]
+    [MemberData(nameof(Hostile))]
+    public async Task unicode_and_sql_metacharacters_are_only_text(string q)
+    {
+        var before = await RowCount();
+        var result = await Search($"?q={Q(q)}&category={Q(q.Length > 0 ? q : "x")}");
+        Assert.NotNull(result.Hits);
+        var plain = await Search($"?q={Q(q)}");
+        Assert.True(plain.Total >= 0);
+        Assert.Equal(before, await RowCount());
+    }
+
+    [Theory]
+    [InlineData("?limit=0")]
+    [InlineData("?limit=101")]
+    [InlineData("?limit=ten")]
+    [InlineData("?offset=-1")]
+    [InlineData("?offset=10001")]
+    [InlineData("?sort=popular")]
+    [InlineData("?minDownloads=-5")]
+    [InlineData("?minDownloads=1e3")]
+    [InlineData("?category=")]
+    [InlineData("?q=%01json")]
+    public async Task bad_parameters_are_invalid_query(string query)
+    {
+        var (status, code, _) = await fixture.Host.Send(s => s.Get.Url("/v1/search" + query));
+        Assert.Equal(400, status);
+        Assert.Equal("invalid-query", code);
+    }
+
+    [Fact]
+    public async Task a_query_longer_than_the_bound_is_refused()
+    {
+        var (status, code, _) = await fixture.Host.Send(s => s.Get.Url("/v1/search?q=" + new string('a', SearchQuery.MaxTextLength + 1)));
+        Assert.Equal((400, "invalid-query"), (status, code));
+    }
+
+    private async Task<long> RowCount()
+    {
+        await using var session = fixture.Store.QuerySession();
+        return (await session.QueryAsync<long>($"select count(*) from {SearchProjection.TableIn(fixture.Schema)}")).Single();
+    }
+}
