@@ -39,6 +39,7 @@ public sealed class SamTemplateTests(HttpFunctionFixture fixture)
         ["GET /v1/packages/{name}/{version}"] = [],
         ["GET /v1/packages/{name}/owners"] = [],
         ["GET /v1/packages/{name}/downloads"] = [],
+        ["GET /v1/search"] = [],
         ["GET /.well-known/marketplace"] = [],
         ["GET /openapi/{documentName}.json"] = [],
         ["GET /health/live"] = [],

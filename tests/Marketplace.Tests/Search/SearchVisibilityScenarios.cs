@@ -1,0 +1,75 @@
+using System.Text.Json;
+using Marketplace.Functions.Serverless;
+using Marketplace.Projections.Packages;
+using Marketplace.Projections.Search;
+using Marketplace.Tests.Support;
+using Marten;
+
+namespace Marketplace.Tests.Search;
+
+/// <summary>
+/// On a deployed-function host (no daemon in-process, schema from db-apply): a version's <c>searchVisible</c>
+/// follows the search projection's progress, and a search rebuild from the log gives the same documents.
+/// </summary>
+[Collection("projections function")]
+public sealed class SearchVisibilityScenarios(ProjectionsFunctionFixture fixture)
+{
+    [Fact]
+    public async Task a_version_says_whether_search_shows_it_yet()
+    {
+        var published = await fixture.Host.PublishedPackage(name: Support.Packages.UniqueName("visible"));
+        using (var daemon = await fixture.Store.BuildProjectionDaemonAsync())
+            await daemon.RebuildProjectionAsync<VersionDocumentProjection>(CancellationToken.None);
+
+        var before = await fixture.Host.GetJson($"/v1/packages/{published.Name}/{published.Version}");
+        Assert.False(before.GetProperty("searchVisible").GetBoolean());
+        Assert.DoesNotContain(await Names($"?q={published.Name}"), n => n == published.Name);
+
+        await CatchUp();
+
+        var after = await fixture.Host.GetJson($"/v1/packages/{published.Name}/{published.Version}");
+        Assert.True(after.GetProperty("searchVisible").GetBoolean());
+        Assert.Equal(published.Name, (await Names($"?q={published.Name}"))[0]);
+    }
+
+    [Fact]
+    public async Task a_rebuilt_search_index_equals_the_incrementally_built_one()
+    {
+        var owner = Marketplace.Signing.StatementSigner.Generate();
+        var name = Support.Packages.UniqueName("rebuild");
+        await fixture.Host.PublishedPackage(name: name, version: "1.0.0", owner: owner);
+        await fixture.Host.PublishedPackage(name: name, version: "1.1.0", owner: owner);
+        await fixture.Host.Scenario(s =>
+        {
+            s.Post.Json(Support.Packages.YankBody(owner, "yank", name, "1.1.0")).ToUrl($"/v1/packages/{name}/1.1.0/yank");
+            s.StatusCodeShouldBe(200);
+        });
+        for (var i = 0; i < 4; i++) await fixture.Host.DownloadAsync(name, "1.0.0");
+        await CatchUp();
+        var incremental = await Rows();
+        Assert.Contains(incremental, r => r.StartsWith($"{name}|1.0.0|", StringComparison.Ordinal) && r.Contains("|4|", StringComparison.Ordinal));
+
+        using (var daemon = await fixture.Store.BuildProjectionDaemonAsync())
+            await daemon.RebuildProjectionAsync(SearchProjection.ProjectionName, CancellationToken.None);
+
+        Assert.Equal(incremental, await Rows());
+    }
+
+    private async Task CatchUp() => await fixture.Host.Scenario(s =>
+    {
+        s.Post.Text("{}").ToUrl(ProjectionCatchUp.Path);
+        s.WithRequestHeader("Content-Type", "application/json");
+        s.StatusCodeShouldBe(200);
+    });
+
+    private async Task<List<string>> Names(string query) =>
+        (await fixture.Host.GetJson("/v1/search" + query)).GetProperty("hits").EnumerateArray().Select(h => h.GetProperty("name").GetString()!).ToList();
+
+    private async Task<IReadOnlyList<string>> Rows()
+    {
+        await using var session = fixture.Store.QuerySession();
+        return await session.QueryAsync<string>(
+            $"select concat_ws('|', name, version, description, keywords::text, categories::text, authors::text, license, downloads, updated_at, visible, entry::text, document::text) " +
+            $"from {SearchProjection.TableIn(fixture.Schema)} order by name");
+    }
+}
