@@ -25,8 +25,18 @@ public sealed class SearchProjection : EventProjection, IJasperFxProjection<IDoc
     /// <summary>The row of <c>mt_event_progression</c> that says how far search has read the log.</summary>
     public const string ProgressionName = ProjectionName + ":All";
     private const string TableName = "mkt_search";
+    private const string FacetsTableName = "mkt_search_facets";
 
     public static string TableIn(string schema) => $"{schema}.{TableName}";
+
+    /// <summary>
+    /// Facet counts over every visible package (<c>facet</c> = category, keyword, author or license; the row
+    /// <c>('total', '')</c> counts visible packages), kept by the same batches as the search rows: what an
+    /// unfiltered listing shows without counting 100,000 rows per request.
+    /// </summary>
+    public static string FacetsTableIn(string schema) => $"{schema}.{FacetsTableName}";
+
+    public const string TotalFacet = "total";
 
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
@@ -58,14 +68,23 @@ public sealed class SearchProjection : EventProjection, IJasperFxProjection<IDoc
         table.Indexes.Add(new IndexDefinition("mkt_search_downloads") { Columns = ["downloads"], SortOrder = SortOrder.Desc });
         table.Indexes.Add(new IndexDefinition("mkt_search_updated") { Columns = ["updated_at"], SortOrder = SortOrder.Desc });
         SchemaObjects.Add(table);
+        var facets = new Table(new PostgresqlObjectName(schema, FacetsTableName, SchemaUtils.IdentifierUsage.General));
+        facets.AddColumn<string>("facet").AsPrimaryKey();
+        facets.AddColumn<string>("value").AsPrimaryKey();
+        facets.AddColumn<long>("count").NotNull();
+        facets.Indexes.Add(new IndexDefinition("mkt_search_facets_top") { Columns = ["facet", "count"] });
+        SchemaObjects.Add(facets);
+        FacetsTable = FacetsTableIn(schema);
         IncludeType<PackagePublished>();
         IncludeType<VersionYanked>();
         IncludeType<VersionUnyanked>();
         IncludeType<Downloaded>();
         Options.DeleteDataInTableOnTeardown(Table);
+        Options.DeleteDataInTableOnTeardown(FacetsTable);
     }
 
     private string Table { get; }
+    private string FacetsTable { get; }
 
     public override async ValueTask ApplyAsync(IDocumentOperations operations, IEvent e, CancellationToken cancellation) =>
         await ApplyBatchAsync(operations, [e], cancellation);
@@ -85,6 +104,7 @@ public sealed class SearchProjection : EventProjection, IJasperFxProjection<IDoc
                 var entry = JsonSerializer.Deserialize<SearchEntry>(row, Json)!;
                 entries[entry.Name] = entry;
             }
+            var facetsBefore = entries.ToDictionary(p => p.Key, p => FacetsOf(p.Value), StringComparer.Ordinal);
             var dirty = new HashSet<string>(StringComparer.Ordinal);
             foreach (var e in events)
             {
@@ -93,8 +113,14 @@ public sealed class SearchProjection : EventProjection, IJasperFxProjection<IDoc
                     entries[v.Name] = entry = new SearchEntry { Name = v.Name, DisplayName = v.Name };
                 if (entry.Apply(e.Data)) dirty.Add(v.Name);
             }
+            var deltas = new Dictionary<(string Facet, string Value), long>();
             foreach (var name in dirty)
+            {
                 Upsert(operations, entries[name]);
+                foreach (var f in facetsBefore.GetValueOrDefault(name) ?? []) deltas[f] = deltas.GetValueOrDefault(f) - 1;
+                foreach (var f in FacetsOf(entries[name])) deltas[f] = deltas.GetValueOrDefault(f) + 1;
+            }
+            AddToFacets(operations, deltas.Where(d => d.Value != 0).ToList());
         }
 
         var downloads = events.Select(e => e.Data).OfType<Downloaded>().GroupBy(d => d.Name).Select(g => (Name: g.Key, Count: (long)g.Count()));
@@ -105,6 +131,36 @@ public sealed class SearchProjection : EventProjection, IJasperFxProjection<IDoc
                 name, name, count);
         }
         ProjectionMetrics.Applied(ProjectionName, events);
+    }
+
+    /// <summary>The facet values an entry counts for while visible, and the total.</summary>
+    private static List<(string Facet, string Value)> FacetsOf(SearchEntry entry)
+    {
+        if (entry.Shown is not { } shown) return [];
+        var facets = new List<(string, string)> { (TotalFacet, "") };
+        facets.AddRange(shown.Categories.Distinct().Select(c => ("category", c)));
+        facets.AddRange(shown.Keywords.Distinct().Select(k => ("keyword", k)));
+        facets.AddRange(shown.Authors.Distinct().Select(a => ("author", a)));
+        if (shown.License is { } license) facets.Add(("license", license));
+        return facets;
+    }
+
+    private void AddToFacets(IDocumentOperations operations, IReadOnlyList<KeyValuePair<(string Facet, string Value), long>> deltas)
+    {
+        foreach (var chunk in deltas.Chunk(200))
+        {
+            var sql = new System.Text.StringBuilder($"insert into {FacetsTable} (facet, value, count) values ");
+            var parameters = new List<object>(chunk.Length * 3);
+            for (var i = 0; i < chunk.Length; i++)
+            {
+                sql.Append(i == 0 ? "(?, ?, ?)" : ", (?, ?, ?)");
+                parameters.Add(chunk[i].Key.Facet);
+                parameters.Add(chunk[i].Key.Value);
+                parameters.Add(chunk[i].Value);
+            }
+            sql.Append($" on conflict (facet, value) do update set count = {FacetsTable}.count + excluded.count");
+            operations.QueueSqlCommand(sql.ToString(), parameters.ToArray());
+        }
     }
 
     private void Upsert(IDocumentOperations operations, SearchEntry entry)

@@ -90,6 +90,16 @@ public sealed class SearchScenarios(SearchFixture fixture)
         // Relevance without text: popularity.
         var relevance = await Search("?limit=10");
         Assert.Equal(expected.Take(10), relevance.Hits.Select(h => h.Name));
+
+        // The facets of the whole registry (kept as counters by the projection) equal a direct count.
+        AssertFacet(visible.SelectMany(p => p.Shown!.Manifest.Categories!), byDownloads.Facets.Category);
+        AssertFacet(visible.SelectMany(p => p.Shown!.Manifest.Keywords!), byDownloads.Facets.Keyword);
+        AssertFacet(visible.SelectMany(p => p.Shown!.Manifest.Authors!), byDownloads.Facets.Author);
+        AssertFacet(visible.Select(p => p.Shown!.Manifest.License!), byDownloads.Facets.License);
+        Assert.Equal(byDownloads.Facets.Keyword, recent.Facets.Keyword);
+        var deep = await Search($"?sort=downloads&limit=100&offset={visible.Count - 30}");
+        Assert.Equal(visible.OrderByDescending(p => p.Downloads).ThenBy(p => p.Name, StringComparer.Ordinal).Skip(visible.Count - 30).Select(p => p.Name),
+            deep.Hits.Select(h => h.Name));
     }
 
     public static TheoryData<string, Func<CorpusPackage, bool>> Filters()

@@ -68,8 +68,12 @@ public sealed class SearchVisibilityScenarios(ProjectionsFunctionFixture fixture
     private async Task<IReadOnlyList<string>> Rows()
     {
         await using var session = fixture.Store.QuerySession();
-        return await session.QueryAsync<string>(
+        var rows = await session.QueryAsync<string>(
             $"select concat_ws('|', name, version, description, keywords::text, categories::text, authors::text, license, downloads, updated_at, visible, entry::text, document::text) " +
             $"from {SearchProjection.TableIn(fixture.Schema)} order by name");
+        var facets = await session.QueryAsync<string>(
+            $"select concat_ws('|', facet, value, count) from {SearchProjection.FacetsTableIn(fixture.Schema)} where count <> 0 order by facet, value");
+        Assert.Contains($"{SearchProjection.TotalFacet}||{rows.Count(r => r.Contains("|t|", StringComparison.Ordinal))}", facets);
+        return [.. rows, .. facets];
     }
 }

@@ -26,6 +26,7 @@ namespace Marketplace.Functions.Search.Postgres;
 public sealed class PostgresSearch(IDocumentStore store) : IPackageSearch
 {
     private readonly string _table = SearchProjection.TableIn(store.Options.DatabaseSchemaName);
+    private readonly string _facets = SearchProjection.FacetsTableIn(store.Options.DatabaseSchemaName);
 
     public string ProgressionName => SearchProjection.ProgressionName;
 
@@ -48,6 +49,8 @@ public sealed class PostgresSearch(IDocumentStore store) : IPackageSearch
     /// <summary>The statement and its positional parameters (exposed for the query-plan checks of the tests and benchmark).</summary>
     public (string Sql, object[] Parameters) Build(SearchQuery query)
     {
+        if (query is { IsEmpty: true, Category: null, Keyword: null, Author: null, License: null, MinDownloads: 0 })
+            return Listing(query);
         var parameters = new List<object>();
         var where = new StringBuilder("s.visible");
         string score;
@@ -102,6 +105,29 @@ public sealed class PostgresSearch(IDocumentStore store) : IPackageSearch
             """;
         return (sql, parameters.ToArray());
     }
+
+    /// <summary>
+    /// No text and no filter: the page straight from the sort's index, and the total and facets from the counters
+    /// the projection keeps (<see cref="SearchProjection.FacetsTableIn"/>) — no pass over every package.
+    /// </summary>
+    private (string Sql, object[] Parameters) Listing(SearchQuery query)
+    {
+        var order = query.Sort == SearchSort.Recent ? "s.updated_at desc, s.name" : "s.downloads desc, s.name";
+        var sql = $"""
+            select json_build_object(
+                'total', coalesce((select f.count from {_facets} f where f.facet = '{SearchProjection.TotalFacet}' and f.value = ''), 0),
+                'hits', coalesce((select json_agg(json_build_object(
+                        'name', s.name, 'version', s.version, 'description', s.description, 'keywords', s.keywords,
+                        'categories', s.categories, 'authors', s.authors, 'downloads', s.downloads, 'score', ln(1 + s.downloads))
+                    order by {order}) from (select * from {_table} s where s.visible order by {order} limit ? offset ?) s), '[]'),
+                'category', {Counted("category")}, 'keyword', {Counted("keyword")}, 'author', {Counted("author")}, 'license', {Counted("license")})::text
+            """;
+        return (sql, [query.Limit, query.Offset]);
+    }
+
+    private string Counted(string facet) =>
+        $"coalesce((select json_agg(json_build_object('value', f.value, 'count', f.count) order by f.count desc, f.value) from " +
+        $"(select value, count from {_facets} where facet = '{facet}' and count > 0 order by count desc, value limit {SearchQuery.FacetValues}) f), '[]')";
 
     private static string Facet(string values, int top) =>
         $"coalesce((select json_agg(json_build_object('value', v, 'count', c) order by c desc, v) from " +
