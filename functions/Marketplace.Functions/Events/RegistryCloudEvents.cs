@@ -1,0 +1,80 @@
+using System.Collections.Concurrent;
+using System.Net.Mime;
+using System.Text.Json;
+using CloudNative.CloudEvents;
+using CloudNative.CloudEvents.SystemTextJson;
+using JasperFx.Events;
+using Marketplace.Downloads;
+using Marketplace.Packages;
+
+namespace Marketplace.Functions.Events;
+
+/// <summary>
+/// The registry's events as CloudEvents 1.0 (JSON format), one mapping for the audit feed (<c>GET /v1/events</c>),
+/// the transparency log's leaves and webhook bodies. <c>id</c> is the event's id (stable: a webhook retry and the
+/// feed carry the same), <c>source</c> <c>/packages/{name}</c>, <c>type</c> <c>dev.marketplace.…</c>, <c>time</c>
+/// the commit time, <c>subject</c> the version where there is one, <c>data</c> the event's fields in camelCase, and
+/// the extension <c>sequence</c> its position in the global log. Serialisation is deterministic: the same event
+/// always gives the same bytes, which is what the transparency log hashes.
+/// </summary>
+public static class RegistryCloudEvents
+{
+    public const string ContentType = "application/cloudevents+json; charset=utf-8";
+
+    /// <summary>The <c>sequence</c> extension: the event's global sequence (a JSON number).</summary>
+    public static readonly CloudEventAttribute Sequence = CloudEventAttribute.CreateExtension("sequence", CloudEventAttributeType.Integer);
+
+    private static readonly JsonSerializerOptions DataJson = new(JsonSerializerDefaults.Web);
+    private static readonly JsonEventFormatter Formatter = new(new JsonSerializerOptions(JsonSerializerDefaults.Web), default);
+
+    private sealed record Mapping(string Type, Func<object, string> Source, Func<object, string?> Subject);
+
+    private static readonly ConcurrentDictionary<Type, Mapping> Mappings = new()
+    {
+        [typeof(PackagePublished)] = Package<PackagePublished>("dev.marketplace.package.published", e => e.Name, e => $"{e.Name}@{e.Version}"),
+        [typeof(VersionYanked)] = Package<VersionYanked>("dev.marketplace.version.yanked", e => e.Name, e => $"{e.Name}@{e.VersionKey}"),
+        [typeof(VersionUnyanked)] = Package<VersionUnyanked>("dev.marketplace.version.unyanked", e => e.Name, e => $"{e.Name}@{e.VersionKey}"),
+        [typeof(OwnerAdded)] = Package<OwnerAdded>("dev.marketplace.owner.added", e => e.Name, e => e.KeyId),
+        [typeof(OwnerRemoved)] = Package<OwnerRemoved>("dev.marketplace.owner.removed", e => e.Name, e => e.KeyId),
+        [typeof(Downloaded)] = Package<Downloaded>("dev.marketplace.package.downloaded", e => e.Name, e => $"{e.Name}@{e.VersionKey}"),
+    };
+
+    private static Mapping Package<T>(string type, Func<T, string> name, Func<T, string?> subject) =>
+        new(type, e => "/packages/" + name((T)e), e => subject((T)e));
+
+    /// <summary>Adds the mapping of another event type (a feature's own events, such as webhook subscriptions).</summary>
+    public static void Register<T>(string type, Func<T, string> source, Func<T, string?> subject) =>
+        Mappings[typeof(T)] = new Mapping(type, e => source((T)e), e => subject((T)e));
+
+    public static bool IsMapped(Type eventType) => Mappings.ContainsKey(eventType);
+
+    /// <summary>The CloudEvents <c>type</c> of an event type (for filters), or null if unmapped.</summary>
+    public static string? TypeOf(Type eventType) => Mappings.TryGetValue(eventType, out var m) ? m.Type : null;
+
+    public static IEnumerable<string> Types => Mappings.Values.Select(m => m.Type).Order(StringComparer.Ordinal);
+
+    public static CloudEvent ToCloudEvent(IEvent e)
+    {
+        if (!Mappings.TryGetValue(e.EventType, out var mapping))
+            throw new InvalidOperationException($"No CloudEvents mapping for {e.EventType.Name}.");
+        var cloudEvent = new CloudEvent(CloudEventsSpecVersion.V1_0, [Sequence])
+        {
+            Id = e.Id.ToString("D"),
+            Source = new Uri(mapping.Source(e.Data), UriKind.Relative),
+            Type = mapping.Type,
+            Time = e.Timestamp.ToUniversalTime(),
+            DataContentType = MediaTypeNames.Application.Json,
+            Data = JsonSerializer.SerializeToElement(e.Data, e.EventType, DataJson),
+        };
+        if (mapping.Subject(e.Data) is { } subject) cloudEvent.Subject = subject;
+        cloudEvent[Sequence] = checked((int)e.Sequence);
+        return cloudEvent;
+    }
+
+    /// <summary>The structured-mode JSON bytes of an event (no trailing newline).</summary>
+    public static byte[] Serialize(IEvent e) =>
+        Formatter.EncodeStructuredModeMessage(ToCloudEvent(e), out _).ToArray();
+
+    public static CloudEvent Parse(ReadOnlyMemory<byte> json) =>
+        Formatter.DecodeStructuredModeMessage(json, new ContentType("application/cloudevents+json"), [Sequence]);
+}
