@@ -11,6 +11,8 @@ using Marketplace.Functions.Packages.Yanking;
 using Marketplace.Functions.Protection;
 using Marketplace.Functions.Registry;
 using Marketplace.Functions.Search;
+using Marketplace.Functions.Audit;
+using Marketplace.Functions.Transparency;
 using Marketplace.Functions.Serverless;
 
 namespace Marketplace.Functions;
@@ -42,6 +44,8 @@ public static class MarketplaceApp
         services.AddSingleton<StatementReceiptPruning>();
         services.AddHostedService(sp => sp.GetRequiredService<StatementReceiptPruning>());
         services.AddSearch(configuration);
+        services.AddSingleton(configuration.GetSection("Transparency").Get<TransparencyOptions>() ?? new TransparencyOptions());
+        services.AddSingleton<TransparencyLog>();
         services.AddServerless(configuration);
         return services;
     }
@@ -64,6 +68,8 @@ public static class MarketplaceApp
         app.MapYanking();
         app.MapOwners();
         app.MapSearch();
+        app.MapEventFeed();
+        app.MapTransparency();
         app.MapLocalBlobs();
         app.MapServerless();
         return app;

@@ -27,7 +27,8 @@ public static class RegistryCloudEvents
     private static readonly JsonSerializerOptions DataJson = new(JsonSerializerDefaults.Web);
     private static readonly JsonEventFormatter Formatter = new(new JsonSerializerOptions(JsonSerializerDefaults.Web), default);
 
-    private sealed record Mapping(string Type, Func<object, string> Source, Func<object, string?> Subject);
+    /// <param name="Stream">The stream the event lives in, for a mirror to append it to; null for download streams (grouped by the importer).</param>
+    private sealed record Mapping(string Type, Func<object, string> Source, Func<object, string?> Subject, Func<object, string?> Stream);
 
     private static readonly ConcurrentDictionary<Type, Mapping> Mappings = new()
     {
@@ -36,15 +37,32 @@ public static class RegistryCloudEvents
         [typeof(VersionUnyanked)] = Package<VersionUnyanked>("dev.marketplace.version.unyanked", e => e.Name, e => $"{e.Name}@{e.VersionKey}"),
         [typeof(OwnerAdded)] = Package<OwnerAdded>("dev.marketplace.owner.added", e => e.Name, e => e.KeyId),
         [typeof(OwnerRemoved)] = Package<OwnerRemoved>("dev.marketplace.owner.removed", e => e.Name, e => e.KeyId),
-        [typeof(Downloaded)] = Package<Downloaded>("dev.marketplace.package.downloaded", e => e.Name, e => $"{e.Name}@{e.VersionKey}"),
+        [typeof(Downloaded)] = new("dev.marketplace.package.downloaded", e => "/packages/" + ((Downloaded)e).Name,
+            e => $"{((Downloaded)e).Name}@{((Downloaded)e).VersionKey}", _ => null),
     };
 
     private static Mapping Package<T>(string type, Func<T, string> name, Func<T, string?> subject) =>
-        new(type, e => "/packages/" + name((T)e), e => subject((T)e));
+        new(type, e => "/packages/" + name((T)e), e => subject((T)e), e => name((T)e));
 
-    /// <summary>Adds the mapping of another event type (a feature's own events, such as webhook subscriptions).</summary>
-    public static void Register<T>(string type, Func<T, string> source, Func<T, string?> subject) =>
-        Mappings[typeof(T)] = new Mapping(type, e => source((T)e), e => subject((T)e));
+    /// <summary>
+    /// Adds the mapping of another event type (a feature's own events, such as webhook subscriptions);
+    /// <paramref name="stream"/> names the stream a mirror appends it to (default: the last segment of its source).
+    /// </summary>
+    public static void Register<T>(string type, Func<T, string> source, Func<T, string?> subject, Func<T, string>? stream = null) =>
+        Mappings[typeof(T)] = new Mapping(type, e => source((T)e), e => subject((T)e),
+            e => stream is null ? source((T)e).Split('/')[^1] : stream((T)e));
+
+    /// <summary>The .NET type of a CloudEvents type, for a mirror reading the feed back.</summary>
+    public static Type? EventTypeOf(string cloudEventType) => Mappings.FirstOrDefault(m => m.Value.Type == cloudEventType).Key;
+
+    /// <summary>The stream an event of the feed belongs to, or null for a download (download streams are arbitrary groups).</summary>
+    public static string? StreamOf(object data) =>
+        Mappings.TryGetValue(data.GetType(), out var m) ? m.Stream(data) : throw new InvalidOperationException($"No CloudEvents mapping for {data.GetType().Name}.");
+
+    /// <summary>The event's data back from a CloudEvent's <c>data</c>.</summary>
+    public static object DataOf(CloudEvent cloudEvent, Type eventType) =>
+        ((JsonElement)cloudEvent.Data!).Deserialize(eventType, DataJson)
+        ?? throw new InvalidOperationException($"CloudEvent {cloudEvent.Id} has no data.");
 
     public static bool IsMapped(Type eventType) => Mappings.ContainsKey(eventType);
 

@@ -35,7 +35,7 @@ public static class EventStore
             o.Events.DatabaseSchemaName = schema;
             o.Events.StreamIdentity = StreamIdentity.AsString;
             // Rich append assigns versions and global sequences before commit: publish answers with its sequence.
-            o.Events.AppendMode = EventAppendMode.Quick;
+            o.Events.AppendMode = configuration.GetValue("Marten:AppendMode", EventAppendMode.Quick);
             o.Events.TimeProvider = sp.GetRequiredService<TimeProvider>();
             o.Events.MetadataConfig.CorrelationIdEnabled = true;
             o.Events.MetadataConfig.CausationIdEnabled = true;
@@ -47,6 +47,7 @@ public static class EventStore
             ]);
             o.Schema.For<StatementReceipt>();
             o.AddMarketplaceProjections(postgresSearch: postgresSearch);
+            o.Projections.Add(new Transparency.TransparencyLogProjection(schema), JasperFx.Events.Projections.ProjectionLifecycle.Async);
             o.Projections.AsyncListeners.Add(sp.GetRequiredService<Packages.Reading.ReadCacheInvalidation>());
             o.Projections.Errors.SkipApplyErrors = false;
             o.Projections.Errors.SkipSerializationErrors = false;

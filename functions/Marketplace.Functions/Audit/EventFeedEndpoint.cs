@@ -1,0 +1,62 @@
+using System.Globalization;
+using JasperFx.Events.Daemon;
+using JasperFx.Events.Projections;
+using Marketplace.Functions.Events;
+using Marketplace.Functions.Infrastructure;
+using Marten;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace Marketplace.Functions.Audit;
+
+/// <summary>
+/// <c>GET /v1/events?after=&amp;limit=</c>: the audit feed, every event in global order as CloudEvents 1.0 JSON lines
+/// (<c>application/x-ndjson</c>), each with its <c>sequence</c>. It serves only up to the daemon's high-water mark:
+/// below it every sequence is either committed or known to be a gap, so a mirror that asks again with
+/// <c>after</c> = the last sequence it saw never misses an event committed late by a slower transaction.
+/// Each line is the exact bytes the transparency log hashed for that event.
+/// </summary>
+public static class EventFeedEndpoint
+{
+    public const int DefaultLimit = 100;
+    public const int MaxLimit = 1000;
+
+    public static IEndpointRouteBuilder MapEventFeed(this IEndpointRouteBuilder app)
+    {
+        app.MapGet("/v1/events", GetEvents).WithName("GetEvents")
+            .WithSummary("The audit feed: events after a sequence, in global order, as CloudEvents JSON lines.")
+            .Produces(StatusCodes.Status200OK, contentType: "application/x-ndjson").WithProblems(400);
+        return app;
+    }
+
+    public static async Task<Results<EmptyHttpResult, ProblemHttpResult>> GetEvents(string? after, string? limit, HttpContext http, IDocumentStore store, CancellationToken ct)
+    {
+        long from = 0;
+        var count = DefaultLimit;
+        if (after is not null && (after.Length > 19 || !long.TryParse(after, NumberStyles.None, CultureInfo.InvariantCulture, out from)))
+            return DomainError.InvalidRequest("after is a non-negative integer (a sequence).").ToProblem();
+        if (limit is not null && (!int.TryParse(limit, NumberStyles.None, CultureInfo.InvariantCulture, out count) || count < 1 || count > MaxLimit))
+            return DomainError.InvalidRequest($"limit is an integer from 1 to {MaxLimit}.").ToProblem();
+
+        await using var session = store.QuerySession();
+        var progress = await store.Advanced.AllProjectionProgress(token: ct);
+        var highWaterMark = progress.FirstOrDefault(p => p.ShardName == ShardState.HighWaterMark)?.Sequence ?? 0;
+        var events = await session.Events.QueryAllRawEvents()
+            .Where(e => e.Sequence > from && e.Sequence <= highWaterMark)
+            .OrderBy(e => e.Sequence)
+            .Take(count)
+            .ToListAsync(ct);
+
+        http.Response.ContentType = "application/x-ndjson; charset=utf-8";
+        http.Response.Headers.CacheControl = "no-cache";
+        http.Response.Headers["X-High-Water-Mark"] = highWaterMark.ToString(CultureInfo.InvariantCulture);
+        // Where to go on from: the last sequence this page covered, even when its last events were not for the
+        // feed (Marten's tombstones of failed transactions), so an empty page means the end only when this equals after.
+        http.Response.Headers["X-Last-Sequence"] = (events.Count > 0 ? events[^1].Sequence : from).ToString(CultureInfo.InvariantCulture);
+        foreach (var e in events.Where(e => RegistryCloudEvents.IsMapped(e.EventType)))
+        {
+            await http.Response.Body.WriteAsync(RegistryCloudEvents.Serialize(e), ct);
+            await http.Response.Body.WriteAsync("\n"u8.ToArray(), ct);
+        }
+        return TypedResults.Empty;
+    }
+}

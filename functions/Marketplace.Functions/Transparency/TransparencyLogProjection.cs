@@ -1,0 +1,108 @@
+using System.Text;
+using JasperFx.Events;
+using JasperFx.Events.Projections;
+using Marketplace.Functions.Events;
+using Marketplace.Packages;
+using Marketplace.Transparency;
+using Marten;
+using Marten.Events.Projections;
+using Weasel.Postgresql;
+using Weasel.Postgresql.Tables;
+
+namespace Marketplace.Functions.Transparency;
+
+/// <summary>
+/// The transparency log: every state-changing event (publish, yank, unyank, owner change, and the types other
+/// features add — webhook subscriptions) becomes the next leaf of an RFC 6962 tree, in global order. A leaf's entry
+/// is the event's CloudEvent JSON exactly as <c>GET /v1/events</c> serves it, so anyone mirroring the feed can
+/// recompute every leaf. Leaves go to <c>mkt_tlog_leaves</c> (index, event sequence, leaf hash) and every subtree
+/// that a leaf completes to <c>mkt_tlog_nodes</c> (level ≥ 1, index, hash): append-only, so roots and proofs read
+/// at most O(log² n) stored hashes (<see cref="MerkleLog"/>). The daemon commits each batch with its progress, so
+/// leaves are numbered without gaps or repeats; a rebuild empties both tables and numbers them again identically.
+/// </summary>
+public sealed class TransparencyLogProjection : EventProjection, IJasperFxProjection<IDocumentOperations>
+{
+    public const string ProjectionName = "TransparencyLog";
+    private const int RowsPerStatement = 300;
+
+    public static string LeavesIn(string schema) => $"{schema}.mkt_tlog_leaves";
+    public static string NodesIn(string schema) => $"{schema}.mkt_tlog_nodes";
+
+    /// <summary>The event types that are leaves: the package stream's, plus those other features register.</summary>
+    public static readonly List<Type> LoggedTypes =
+        [typeof(PackagePublished), typeof(VersionYanked), typeof(VersionUnyanked), typeof(OwnerAdded), typeof(OwnerRemoved)];
+
+    private readonly string _leaves;
+    private readonly string _nodes;
+
+    public TransparencyLogProjection(string schema)
+    {
+        Name = ProjectionName;
+        _leaves = LeavesIn(schema);
+        _nodes = NodesIn(schema);
+        var leaves = new Table(new PostgresqlObjectName(schema, "mkt_tlog_leaves", SchemaUtils.IdentifierUsage.General));
+        leaves.AddColumn<long>("index").AsPrimaryKey();
+        leaves.AddColumn<long>("sequence").NotNull();
+        leaves.AddColumn("hash", "bytea").NotNull();
+        leaves.Indexes.Add(new IndexDefinition("mkt_tlog_leaves_sequence") { Columns = ["sequence"], IsUnique = true });
+        SchemaObjects.Add(leaves);
+        var nodes = new Table(new PostgresqlObjectName(schema, "mkt_tlog_nodes", SchemaUtils.IdentifierUsage.General));
+        nodes.AddColumn<int>("level").AsPrimaryKey();
+        nodes.AddColumn<long>("index").AsPrimaryKey();
+        nodes.AddColumn("hash", "bytea").NotNull();
+        SchemaObjects.Add(nodes);
+        foreach (var type in LoggedTypes) IncludeType(type);
+        Options.DeleteDataInTableOnTeardown(_leaves);
+        Options.DeleteDataInTableOnTeardown(_nodes);
+    }
+
+    public override async ValueTask ApplyAsync(IDocumentOperations operations, IEvent e, CancellationToken cancellation) =>
+        await AppendAsync(operations, [e], cancellation);
+
+    Task IJasperFxProjection<IDocumentOperations>.ApplyAsync(IDocumentOperations operations, IReadOnlyList<IEvent> events, CancellationToken cancellation) =>
+        AppendAsync(operations, events, cancellation);
+
+    private async Task AppendAsync(IDocumentOperations operations, IReadOnlyList<IEvent> events, CancellationToken ct)
+    {
+        var logged = events.Where(e => LoggedTypes.Contains(e.EventType)).ToList();
+        if (logged.Count == 0) return;
+        var size = (await operations.QueryAsync<long>($"select coalesce(max(index) + 1, 0) from {_leaves}", ct)).Single();
+        // The subtrees along the right edge of the current tree: every left sibling a new leaf can need.
+        var known = await TransparencyLog.LoadAsync(operations, _leaves, _nodes, MerkleLog.NeededForRoot(size), ct);
+        var leafRows = new List<object[]>(logged.Count);
+        var nodeRows = new List<object[]>();
+        foreach (var e in logged)
+        {
+            var index = size++;
+            foreach (var subtree in MerkleLog.CompletedBy(index))
+            {
+                if (subtree.Level == 0)
+                {
+                    var leaf = MerkleTree.LeafHash(RegistryCloudEvents.Serialize(e));
+                    known[subtree] = leaf;
+                    leafRows.Add([index, e.Sequence, leaf]);
+                }
+                else
+                {
+                    var hash = MerkleTree.NodeHash(known[new Subtree(subtree.Level - 1, 2 * subtree.Index)], known[new Subtree(subtree.Level - 1, 2 * subtree.Index + 1)]);
+                    known[subtree] = hash;
+                    nodeRows.Add([subtree.Level, subtree.Index, hash]);
+                }
+            }
+        }
+        Insert(operations, $"{_leaves} (index, sequence, hash)", leafRows);
+        Insert(operations, $"{_nodes} (level, index, hash)", nodeRows);
+        Projections.ProjectionMetrics.Applied(ProjectionName, logged);
+    }
+
+    private static void Insert(IDocumentOperations operations, string into, List<object[]> rows)
+    {
+        foreach (var chunk in rows.Chunk(RowsPerStatement))
+        {
+            var sql = new StringBuilder($"insert into {into} values ");
+            for (var i = 0; i < chunk.Length; i++)
+                sql.Append(i == 0 ? "(?, ?, ?)" : ", (?, ?, ?)");
+            operations.QueueSqlCommand(sql.ToString(), chunk.SelectMany(r => r).ToArray());
+        }
+    }
+}
