@@ -41,7 +41,8 @@ public static class RegistryEndpoints
         return app;
     }
 
-    private static Ok<WellKnown> Describe(RegistryKey key, Limits limits, IBlobStore blobs, Protection.ProtectionOptions protection) =>
+    private static Ok<WellKnown> Describe(RegistryKey key, Limits limits, IBlobStore blobs, Protection.ProtectionOptions protection,
+        Search.IPackageSearch search, Transparency.TransparencyLog log) =>
         TypedResults.Ok(new WellKnown(
             "v1",
             [key.Public],
@@ -58,8 +59,13 @@ public static class RegistryEndpoints
                 maxNameLength = Marketplace.Packages.PackageName.MaxLength,
                 maxVersionLength = Marketplace.Packages.SemanticVersion.MaxLength,
                 rateLimits = protection.Describe(),
+                maxSearchLimit = Marketplace.Search.SearchQuery.MaxLimit,
+                maxSearchOffset = Marketplace.Search.SearchQuery.MaxOffset,
+                maxEventsPerPage = Audit.EventFeedEndpoint.MaxLimit,
+                transparencyLog = new { origin = log.Origin, verifierKey = log.VerifierKey },
             },
-            ["publish", "inline-blobs", "presigned-uploads", "yank", "owners", "download-redirects", "dsse-ed25519"],
+            ["publish", "inline-blobs", "presigned-uploads", "yank", "owners", "download-redirects", "dsse-ed25519",
+             "search", search is Search.Postgres.PostgresSearch ? "search-postgres" : "search-typesense", "audit-feed", "transparency-log"],
             blobs is Blobs.S3BlobStore ? "s3" : "file"));
 
     private static async Task<Results<Ok<object>, ProblemHttpResult>> Ready(IDocumentStore store, IBlobStore blobs, CancellationToken ct)

@@ -69,6 +69,8 @@ public sealed class AuditLogScenarios(AuditFixture fixture)
         var wellKnown = await fixture.Host.GetJson("/.well-known/marketplace");
         var publicKey = Convert.FromBase64String(wellKnown.GetProperty("registryKeys")[0].GetProperty("publicKey").GetString()!);
         var note = json.GetProperty("note").GetString()!;
+        Assert.Contains("transparency-log", wellKnown.GetProperty("features").EnumerateArray().Select(f => f.GetString()));
+        Assert.Equal(json.GetProperty("verifierKey").GetString(), wellKnown.GetProperty("limits").GetProperty("transparencyLog").GetProperty("verifierKey").GetString());
         var origin = json.GetProperty("origin").GetString()!;
         // The signature checked here by hand from the signed-note spec (not through the registry's code)...
         var body = note[..(note.IndexOf("\n\n", StringComparison.Ordinal) + 1)];
