@@ -25,7 +25,34 @@ public static class EventFeedEndpoint
         app.MapGet("/v1/events", GetEvents).WithName("GetEvents")
             .WithSummary("The audit feed: events after a sequence, in global order, as CloudEvents JSON lines.")
             .Produces(StatusCodes.Status200OK, contentType: "application/x-ndjson").WithProblems(400);
+        app.MapGet("/v1/packages/{name}/events", GetPackageEvents).WithName("GetPackageEvents")
+            .WithSummary("One package's history (owners, publishes, yanks) as CloudEvents JSON lines, each a leaf of the transparency log.")
+            .Produces(StatusCodes.Status200OK, contentType: "application/x-ndjson").WithProblems(400, 404);
         return app;
+    }
+
+    /// <summary>
+    /// The package stream as feed lines, up to the high-water mark like the feed: what a client needs to check that
+    /// the key which signed a version was an owner when it was published, each line provable in the log.
+    /// </summary>
+    public static async Task<Results<EmptyHttpResult, ProblemHttpResult>> GetPackageEvents(string name, HttpContext http, IDocumentStore store, CancellationToken ct)
+    {
+        var normalized = Marketplace.Packages.PackageName.Normalize(name);
+        if (normalized.Error is { } error) return error.ToProblem();
+        await using var session = store.QuerySession();
+        var progress = await store.Advanced.AllProjectionProgress(token: ct);
+        var highWaterMark = progress.FirstOrDefault(p => p.ShardName == ShardState.HighWaterMark)?.Sequence ?? 0;
+        var events = (await session.Events.FetchStreamAsync(normalized.Value!, token: ct)).Where(e => e.Sequence <= highWaterMark).ToList();
+        if (events.Count == 0)
+            return DomainError.NotFound($"Package {normalized.Value} does not exist (or is not visible yet).").ToProblem();
+        http.Response.ContentType = "application/x-ndjson; charset=utf-8";
+        http.Response.Headers.CacheControl = "no-cache";
+        foreach (var e in events.Where(e => RegistryCloudEvents.IsMapped(e.EventType)))
+        {
+            await http.Response.Body.WriteAsync(RegistryCloudEvents.Serialize(e), ct);
+            await http.Response.Body.WriteAsync("\n"u8.ToArray(), ct);
+        }
+        return TypedResults.Empty;
     }
 
     public static async Task<Results<EmptyHttpResult, ProblemHttpResult>> GetEvents(string? after, string? limit, HttpContext http, IDocumentStore store, CancellationToken ct)

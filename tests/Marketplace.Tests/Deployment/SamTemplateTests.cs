@@ -41,6 +41,7 @@ public sealed class SamTemplateTests(HttpFunctionFixture fixture)
         ["GET /v1/packages/{name}/downloads"] = [],
         ["GET /v1/search"] = [],
         ["GET /v1/events"] = [],
+        ["GET /v1/packages/{name}/events"] = [],
         ["GET /v1/log/checkpoint"] = [],
         ["GET /v1/log/leaves/{index}"] = [],
         ["GET /v1/log/proof/inclusion"] = [],

@@ -200,6 +200,27 @@ public sealed class AuditLogScenarios(AuditFixture fixture)
         Assert.False(MerkleVerifier.VerifyConsistency(before.TreeSize, after.TreeSize, forged, after.RootHash, path));
     }
 
+    [Fact]
+    public async Task a_package_history_is_its_lines_of_the_feed_each_provable_in_the_log()
+    {
+        var published = await SomeHistoryAsync();
+        var feed = (await WholeFeedAsync()).Where(l => IsLeaf(l) && l.Event.Source!.ToString() == $"/packages/{published.Name}").Select(l => l.Text).ToList();
+        var result = await fixture.Host.Scenario(s => s.Get.Url($"/v1/packages/{published.Name.ToUpperInvariant()}/events"));
+        var history = (await result.ReadAsTextAsync()).Split('\n', StringSplitOptions.RemoveEmptyEntries).ToList();
+        Assert.Equal(feed, history);
+        Assert.Equal(5, history.Count); // owner, two publishes, a yank, a second owner
+        var (checkpoint, _) = await CheckpointAsync();
+        foreach (var line in history)
+        {
+            var sequence = JsonDocument.Parse(line).RootElement.GetProperty("sequence").GetInt64();
+            var proof = await fixture.Host.GetJson($"/v1/log/proof/inclusion?sequence={sequence}&treeSize={checkpoint.TreeSize}");
+            Assert.True(MerkleVerifier.VerifyInclusion(MerkleTree.LeafHash(Encoding.UTF8.GetBytes(line)), proof.GetProperty("index").GetInt64(), checkpoint.TreeSize,
+                proof.GetProperty("proof").EnumerateArray().Select(p => Convert.FromBase64String(p.GetString()!)).ToList(), checkpoint.RootHash));
+        }
+        var (status, code, _) = await fixture.Host.Send(s => s.Get.Url("/v1/packages/no-such-package-here/events"));
+        Assert.Equal((404, "not-found"), (status, code));
+    }
+
     [Theory]
     [InlineData("/v1/events?after=-1")]
     [InlineData("/v1/events?after=x")]
