@@ -17,7 +17,9 @@ namespace Marketplace.Projections.Search;
 /// a GIN index, and a trigram index on the name for typo-tolerant and prefix matching. The row also keeps the
 /// package's <see cref="SearchEntry"/> (every version's searchable fields) as JSON, so a yank can fall back to
 /// the newest non-yanked version without reading the stream. Each daemon batch reads the rows it touches once,
-/// folds the batch in memory and writes one upsert per changed package; downloads are added as increments.
+/// folds the batch in memory and writes one upsert per changed package. Download totals live in a narrow table of
+/// their own, <c>mkt_search_downloads</c>, incremented per batch: a download must not rewrite the wide row and every
+/// GIN index entry with it (the first layout did, and a rebuild spent most of its time there).
 /// </summary>
 public sealed class SearchProjection : EventProjection, IJasperFxProjection<IDocumentOperations>
 {
@@ -26,6 +28,10 @@ public sealed class SearchProjection : EventProjection, IJasperFxProjection<IDoc
     public const string ProgressionName = ProjectionName + ":All";
     private const string TableName = "mkt_search";
     private const string FacetsTableName = "mkt_search_facets";
+    private const string DownloadsTableName = "mkt_search_downloads";
+
+    /// <summary>Download totals per package (name, downloads), a row for every package in the search table.</summary>
+    public static string DownloadsTableIn(string schema) => $"{schema}.{DownloadsTableName}";
 
     public static string TableIn(string schema) => $"{schema}.{TableName}";
 
@@ -54,7 +60,6 @@ public sealed class SearchProjection : EventProjection, IJasperFxProjection<IDoc
         table.AddColumn("categories", "text[]").NotNull().DefaultValueByExpression("'{}'");
         table.AddColumn("authors", "text[]").NotNull().DefaultValueByExpression("'{}'");
         table.AddColumn<string>("license");
-        table.AddColumn<long>("downloads").NotNull().DefaultValueByExpression("0");
         table.AddColumn("updated_at", "timestamp with time zone");
         table.AddColumn<bool>("visible").NotNull().DefaultValueByExpression("false");
         table.AddColumn("entry", "jsonb");
@@ -65,7 +70,6 @@ public sealed class SearchProjection : EventProjection, IJasperFxProjection<IDoc
         table.Indexes.Add(new IndexDefinition("mkt_search_categories") { Method = IndexMethod.gin, Columns = ["categories"] });
         table.Indexes.Add(new IndexDefinition("mkt_search_authors") { Method = IndexMethod.gin, Columns = ["authors"] });
         table.Indexes.Add(new IndexDefinition("mkt_search_license") { Columns = ["license"] });
-        table.Indexes.Add(new IndexDefinition("mkt_search_downloads") { Columns = ["downloads"], SortOrder = SortOrder.Desc });
         table.Indexes.Add(new IndexDefinition("mkt_search_updated") { Columns = ["updated_at"], SortOrder = SortOrder.Desc });
         SchemaObjects.Add(table);
         var facets = new Table(new PostgresqlObjectName(schema, FacetsTableName, SchemaUtils.IdentifierUsage.General));
@@ -75,16 +79,24 @@ public sealed class SearchProjection : EventProjection, IJasperFxProjection<IDoc
         facets.Indexes.Add(new IndexDefinition("mkt_search_facets_top") { Columns = ["facet", "count"] });
         SchemaObjects.Add(facets);
         FacetsTable = FacetsTableIn(schema);
+        var downloadTotals = new Table(new PostgresqlObjectName(schema, DownloadsTableName, SchemaUtils.IdentifierUsage.General));
+        downloadTotals.AddColumn<string>("name").AsPrimaryKey();
+        downloadTotals.AddColumn<long>("downloads").NotNull();
+        downloadTotals.Indexes.Add(new IndexDefinition("mkt_search_downloads_top") { Columns = ["downloads"], SortOrder = SortOrder.Desc });
+        SchemaObjects.Add(downloadTotals);
+        DownloadsTable = DownloadsTableIn(schema);
         IncludeType<PackagePublished>();
         IncludeType<VersionYanked>();
         IncludeType<VersionUnyanked>();
         IncludeType<Downloaded>();
         Options.DeleteDataInTableOnTeardown(Table);
         Options.DeleteDataInTableOnTeardown(FacetsTable);
+        Options.DeleteDataInTableOnTeardown(DownloadsTable);
     }
 
     private string Table { get; }
     private string FacetsTable { get; }
+    private string DownloadsTable { get; }
 
     public override async ValueTask ApplyAsync(IDocumentOperations operations, IEvent e, CancellationToken cancellation) =>
         await ApplyBatchAsync(operations, [e], cancellation);
@@ -117,6 +129,7 @@ public sealed class SearchProjection : EventProjection, IJasperFxProjection<IDoc
             foreach (var name in dirty)
             {
                 Upsert(operations, entries[name]);
+                operations.QueueSqlCommand($"insert into {DownloadsTable} (name, downloads) values (?, 0) on conflict (name) do nothing", name);
                 foreach (var f in facetsBefore.GetValueOrDefault(name) ?? []) deltas[f] = deltas.GetValueOrDefault(f) - 1;
                 foreach (var f in FacetsOf(entries[name])) deltas[f] = deltas.GetValueOrDefault(f) + 1;
             }
@@ -127,8 +140,8 @@ public sealed class SearchProjection : EventProjection, IJasperFxProjection<IDoc
         foreach (var (name, count) in downloads)
         {
             operations.QueueSqlCommand(
-                $"insert into {Table} (name, display_name, downloads) values (?, ?, ?) on conflict (name) do update set downloads = {Table}.downloads + excluded.downloads",
-                name, name, count);
+                $"insert into {DownloadsTable} (name, downloads) values (?, ?) on conflict (name) do update set downloads = {DownloadsTable}.downloads + excluded.downloads",
+                name, count);
         }
         ProjectionMetrics.Applied(ProjectionName, events);
     }

@@ -27,6 +27,7 @@ public sealed class PostgresSearch(IDocumentStore store) : IPackageSearch
 {
     private readonly string _table = SearchProjection.TableIn(store.Options.DatabaseSchemaName);
     private readonly string _facets = SearchProjection.FacetsTableIn(store.Options.DatabaseSchemaName);
+    private readonly string _downloads = SearchProjection.DownloadsTableIn(store.Options.DatabaseSchemaName);
 
     public string ProgressionName => SearchProjection.ProgressionName;
 
@@ -56,7 +57,7 @@ public sealed class PostgresSearch(IDocumentStore store) : IPackageSearch
         string score;
         if (query.IsEmpty)
         {
-            score = "ln(1 + s.downloads)";
+            score = "ln(1 + d.downloads)";
             parameters.Add(""); parameters.Add(""); parameters.Add("");
         }
         else
@@ -68,13 +69,13 @@ public sealed class PostgresSearch(IDocumentStore store) : IPackageSearch
             parameters.Add(name + "%");
             where.Append(" and (s.document @@ q.tsq or s.name % q.name or s.name like q.prefix)");
             score = "(2 * ts_rank('{0.1, 0.3, 0.6, 1.0}', s.document, q.tsq, 32) + case when s.name = q.name then 20 when s.name like q.prefix then 0.3 else 0 end"
-                  + " + 0.5 * similarity(s.name, q.name)) * (1 + ln(1 + s.downloads) / 4)";
+                  + " + 0.5 * similarity(s.name, q.name)) * (1 + ln(1 + d.downloads) / 4)";
         }
         if (query.Category is { } category) { where.Append(" and s.categories @> array[?]::text[]"); parameters.Add(category); }
         if (query.Keyword is { } keyword) { where.Append(" and s.keywords @> array[?]::text[]"); parameters.Add(keyword); }
         if (query.Author is { } author) { where.Append(" and s.authors @> array[?]::text[]"); parameters.Add(author); }
         if (query.License is { } license) { where.Append(" and s.license = ?"); parameters.Add(license); }
-        if (query.MinDownloads > 0) { where.Append(" and s.downloads >= ?"); parameters.Add(query.MinDownloads); }
+        if (query.MinDownloads > 0) { where.Append(" and d.downloads >= ?"); parameters.Add(query.MinDownloads); }
         var order = query.Sort switch
         {
             SearchSort.Downloads => "downloads desc, name",
@@ -87,14 +88,14 @@ public sealed class PostgresSearch(IDocumentStore store) : IPackageSearch
         var sql = $"""
             with q as (select to_tsquery('english', ?) as tsq, ?::text as name, ?::text as prefix),
             matched as materialized (
-                select s.name, s.downloads, s.updated_at, s.categories, s.keywords, s.authors, s.license, {score} as score
-                from {_table} s, q where {where}),
-            page as (select name, score, row_number() over (order by {order}) as at from matched order by {order} limit ? offset ?)
+                select s.name, d.downloads, s.updated_at, s.categories, s.keywords, s.authors, s.license, {score} as score
+                from {_table} s join {_downloads} d on d.name = s.name, q where {where}),
+            page as (select name, score, downloads, row_number() over (order by {order}) as at from matched order by {order} limit ? offset ?)
             select json_build_object(
                 'total', (select count(*) from matched),
                 'hits', coalesce((select json_agg(json_build_object(
                         'name', s.name, 'version', s.version, 'description', s.description, 'keywords', s.keywords,
-                        'categories', s.categories, 'authors', s.authors, 'downloads', s.downloads, 'score', p.score,
+                        'categories', s.categories, 'authors', s.authors, 'downloads', p.downloads, 'score', p.score,
                         'descriptionHighlight', case when s.description is not null and q.tsq::text <> ''
                             then ts_headline('english', s.description, q.tsq, 'StartSel=<mark>, StopSel=</mark>, MaxWords=30, MinWords=10, MaxFragments=2') end)
                     order by p.at) from page p join {_table} s on s.name = p.name, q), '[]'),
@@ -112,14 +113,16 @@ public sealed class PostgresSearch(IDocumentStore store) : IPackageSearch
     /// </summary>
     private (string Sql, object[] Parameters) Listing(SearchQuery query)
     {
-        var order = query.Sort == SearchSort.Recent ? "s.updated_at desc, s.name" : "s.downloads desc, s.name";
+        // Most downloaded: walk the totals' index and look each row up; most recent: walk updated_at's index.
+        var order = query.Sort == SearchSort.Recent ? "s.updated_at desc, s.name" : "d.downloads desc, d.name";
         var sql = $"""
             select json_build_object(
                 'total', coalesce((select f.count from {_facets} f where f.facet = '{SearchProjection.TotalFacet}' and f.value = ''), 0),
                 'hits', coalesce((select json_agg(json_build_object(
                         'name', s.name, 'version', s.version, 'description', s.description, 'keywords', s.keywords,
                         'categories', s.categories, 'authors', s.authors, 'downloads', s.downloads, 'score', ln(1 + s.downloads))
-                    order by {order}) from (select * from {_table} s where s.visible order by {order} limit ? offset ?) s), '[]'),
+                    order by s.at) from (select s.*, d.downloads, row_number() over (order by {order}) as at from {_table} s join {_downloads} d on d.name = s.name
+                        where s.visible order by {order} limit ? offset ?) s), '[]'),
                 'category', {Counted("category")}, 'keyword', {Counted("keyword")}, 'author', {Counted("author")}, 'license', {Counted("license")})::text
             """;
         return (sql, [query.Limit, query.Offset]);
