@@ -7,6 +7,7 @@ namespace Marketplace;
 public sealed record DomainError(string Code, int Status, string Title, string Detail)
 {
     public static DomainError InvalidRequest(string detail) => new("invalid-request", 400, "The request is malformed", detail);
+    public static DomainError Unavailable(string detail) => new("unavailable", 503, "A dependency is unavailable", detail);
     public static DomainError InvalidQuery(string detail) => new("invalid-query", 400, "Invalid search query", detail);
     public static DomainError InvalidName(string detail) => new("invalid-name", 400, "Invalid package name", detail);
     public static DomainError InvalidVersion(string detail) => new("invalid-version", 400, "Invalid version", detail);

@@ -10,7 +10,7 @@ public static class SearchEndpoint
     {
         app.MapGet("/v1/search", Search).WithName("Search")
             .WithSummary("Full-text search with filters, sort, paging, facet counts and highlights.")
-            .Produces<SearchResult>().WithProblems(400);
+            .Produces<SearchResult>().WithProblems(400, 503);
         return app;
     }
 
@@ -20,7 +20,18 @@ public static class SearchEndpoint
     {
         var query = SearchQuery.Create(q, category, keyword, author, license, minDownloads, sort, limit, offset);
         if (query.Error is { } error) return error.ToProblem();
-        var result = await search.SearchAsync(query.Value!, ct);
+        SearchResult result;
+        try
+        {
+            result = await search.SearchAsync(query.Value!, ct);
+        }
+        catch (Typesense.TypesenseException e)
+        {
+            // The search cluster is down or refused the query: the registry itself is fine, so not a 500.
+            http.RequestServices.GetRequiredService<ILogger<SearchResult>>().LogWarning(e, "Search failed in Typesense");
+            http.Response.Headers.RetryAfter = "5";
+            return DomainError.Unavailable("Search is unavailable for a moment; retry shortly.").ToProblem();
+        }
         http.Response.Headers.CacheControl = "public, max-age=5";
         return TypedResults.Ok(result);
     }
