@@ -106,6 +106,10 @@ public sealed class ObservabilityScenarios(ObservabilityFixture fixture)
         var metrics = await Scrape();
         Assert.Contains(metrics.SampleKeys, k => k.StartsWith("marketplace_projection_lag{projection=", StringComparison.Ordinal));
         Assert.Contains(metrics.SampleKeys, k => k.StartsWith("marketplace_projection_lag_seconds{projection=", StringComparison.Ordinal));
+        // And each event's way into each read model, search included, as a histogram.
+        foreach (var projection in new[] { "PackageDocument", "VersionDocument", "Search", "TransparencyLog" })
+            Assert.Contains(metrics.SampleKeys, k => k.StartsWith("marketplace_projection_visibility_delay", StringComparison.Ordinal)
+                && k.Contains($"projection=\"{projection}\"", StringComparison.Ordinal));
     }
 
     [Fact]
