@@ -13,10 +13,10 @@ namespace Marketplace.Projections.Search;
 
 /// <summary>
 /// The PostgreSQL search documents: one row per package in <c>mkt_search</c>, holding the shown version's
-/// text, facets and download total, a weighted <c>tsvector</c> (name A, keywords B, description C, authors D) under
-/// a GIN index, and a trigram index on the name for typo-tolerant and prefix matching. The row also keeps the
+/// text and facets, a weighted <c>tsvector</c> (name A, keywords B, description C, authors D) under
+/// a GIN index, and a trigram index on the name for typo-tolerant and prefix matching. A side table keeps the
 /// package's <see cref="SearchEntry"/> (every version's searchable fields) as JSON, so a yank can fall back to
-/// the newest non-yanked version without reading the stream. Each daemon batch reads the rows it touches once,
+/// the newest non-yanked version without reading the stream, and the searched rows stay narrow. Each daemon batch reads the rows it touches once,
 /// folds the batch in memory and writes one upsert per changed package. Download totals live in a narrow table of
 /// their own, <c>mkt_search_downloads</c>, incremented per batch: a download must not rewrite the wide row and every
 /// GIN index entry with it (the first layout did, and a rebuild spent most of its time there).
@@ -29,6 +29,10 @@ public sealed class SearchProjection : EventProjection, IJasperFxProjection<IDoc
     private const string TableName = "mkt_search";
     private const string FacetsTableName = "mkt_search_facets";
     private const string DownloadsTableName = "mkt_search_downloads";
+    private const string EntriesTableName = "mkt_search_entries";
+
+    /// <summary>Each package's <see cref="SearchEntry"/> (every version's searchable fields) as JSON: the projection's own state, kept out of the searched rows.</summary>
+    public static string EntriesTableIn(string schema) => $"{schema}.{EntriesTableName}";
 
     /// <summary>Download totals per package (name, downloads), a row for every package in the search table.</summary>
     public static string DownloadsTableIn(string schema) => $"{schema}.{DownloadsTableName}";
@@ -62,7 +66,6 @@ public sealed class SearchProjection : EventProjection, IJasperFxProjection<IDoc
         table.AddColumn<string>("license");
         table.AddColumn("updated_at", "timestamp with time zone");
         table.AddColumn<bool>("visible").NotNull().DefaultValueByExpression("false");
-        table.AddColumn("entry", "jsonb");
         table.AddColumn("document", "tsvector");
         table.Indexes.Add(new IndexDefinition("mkt_search_document") { Method = IndexMethod.gin, Columns = ["document"] });
         table.Indexes.Add(new IndexDefinition("mkt_search_name_trgm") { Method = IndexMethod.gin, Columns = ["name"], Mask = "? gin_trgm_ops" });
@@ -85,6 +88,11 @@ public sealed class SearchProjection : EventProjection, IJasperFxProjection<IDoc
         downloadTotals.Indexes.Add(new IndexDefinition("mkt_search_downloads_top") { Columns = ["downloads"], SortOrder = SortOrder.Desc });
         SchemaObjects.Add(downloadTotals);
         DownloadsTable = DownloadsTableIn(schema);
+        var entries = new Table(new PostgresqlObjectName(schema, EntriesTableName, SchemaUtils.IdentifierUsage.General));
+        entries.AddColumn<string>("name").AsPrimaryKey();
+        entries.AddColumn("entry", "jsonb").NotNull();
+        SchemaObjects.Add(entries);
+        EntriesTable = EntriesTableIn(schema);
         IncludeType<PackagePublished>();
         IncludeType<VersionYanked>();
         IncludeType<VersionUnyanked>();
@@ -92,11 +100,13 @@ public sealed class SearchProjection : EventProjection, IJasperFxProjection<IDoc
         Options.DeleteDataInTableOnTeardown(Table);
         Options.DeleteDataInTableOnTeardown(FacetsTable);
         Options.DeleteDataInTableOnTeardown(DownloadsTable);
+        Options.DeleteDataInTableOnTeardown(EntriesTable);
     }
 
     private string Table { get; }
     private string FacetsTable { get; }
     private string DownloadsTable { get; }
+    private string EntriesTable { get; }
 
     public override async ValueTask ApplyAsync(IDocumentOperations operations, IEvent e, CancellationToken cancellation) =>
         await ApplyBatchAsync(operations, [e], cancellation);
@@ -110,7 +120,7 @@ public sealed class SearchProjection : EventProjection, IJasperFxProjection<IDoc
         if (changed.Length > 0)
         {
             var entries = new Dictionary<string, SearchEntry>(StringComparer.Ordinal);
-            var rows = await operations.QueryAsync<string>($"select entry::text from {Table} where name = any(?) and entry is not null", ct, [changed]);
+            var rows = await operations.QueryAsync<string>($"select entry::text from {EntriesTable} where name = any(?)", ct, [changed]);
             foreach (var row in rows)
             {
                 var entry = JsonSerializer.Deserialize<SearchEntry>(row, Json)!;
@@ -182,18 +192,20 @@ public sealed class SearchProjection : EventProjection, IJasperFxProjection<IDoc
         var nameWords = entry.Name + " " + entry.Name.Replace('-', ' ');
         operations.QueueSqlCommand(
             $"""
-             insert into {Table} (name, display_name, version, description, keywords, categories, authors, license, updated_at, visible, entry, document)
-             values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb,
+             insert into {Table} (name, display_name, version, description, keywords, categories, authors, license, updated_at, visible, document)
+             values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
                      setweight(to_tsvector('simple', ?), 'A') || setweight(to_tsvector('english', ?), 'B')
                      || setweight(to_tsvector('english', ?), 'C') || setweight(to_tsvector('simple', ?), 'D'))
              on conflict (name) do update set display_name = excluded.display_name, version = excluded.version,
                  description = excluded.description, keywords = excluded.keywords, categories = excluded.categories,
                  authors = excluded.authors, license = excluded.license, updated_at = excluded.updated_at,
-                 visible = excluded.visible, entry = excluded.entry, document = excluded.document
+                 visible = excluded.visible, document = excluded.document
              """,
             entry.Name, entry.DisplayName, shown.Version, (object?)shown.Description ?? DBNull.Value,
             shown.Keywords.ToArray(), shown.Categories.ToArray(), shown.Authors.ToArray(), (object?)shown.License ?? DBNull.Value,
-            entry.UpdatedAt, entry.Visible, JsonSerializer.Serialize(entry, Json),
+            entry.UpdatedAt, entry.Visible,
             nameWords, string.Join(' ', shown.Keywords), shown.Description ?? "", string.Join(' ', shown.Authors));
+        operations.QueueSqlCommand($"insert into {EntriesTable} (name, entry) values (?, ?::jsonb) on conflict (name) do update set entry = excluded.entry",
+            entry.Name, JsonSerializer.Serialize(entry, Json));
     }
 }

@@ -69,7 +69,7 @@ public sealed class SearchVisibilityScenarios(ProjectionsFunctionFixture fixture
     {
         await using var session = fixture.Store.QuerySession();
         var rows = await session.QueryAsync<string>(
-            $"select concat_ws('|', name, version, description, keywords::text, categories::text, authors::text, license, (select downloads from {SearchProjection.DownloadsTableIn(fixture.Schema)} d where d.name = t.name), updated_at, visible, entry::text, document::text) " +
+            $"select concat_ws('|', name, version, description, keywords::text, categories::text, authors::text, license, (select downloads from {SearchProjection.DownloadsTableIn(fixture.Schema)} d where d.name = t.name), updated_at, visible, (select e.entry::text from {SearchProjection.EntriesTableIn(fixture.Schema)} e where e.name = t.name), document::text) " +
             $"from {SearchProjection.TableIn(fixture.Schema)} t order by name");
         var facets = await session.QueryAsync<string>(
             $"select concat_ws('|', facet, value, count) from {SearchProjection.FacetsTableIn(fixture.Schema)} where count <> 0 order by facet, value");

@@ -48,57 +48,58 @@ public sealed class PostgresSearch(IDocumentStore store) : IPackageSearch
     }
 
     /// <summary>The statement and its positional parameters (exposed for the query-plan checks of the tests and benchmark).</summary>
+    /// <remarks>
+    /// The query's values are written as parameters where they are used (not through a CTE): the planner then sees
+    /// the actual tsquery and name, estimates how many packages match, and picks hash joins for the large matches.
+    /// </remarks>
     public (string Sql, object[] Parameters) Build(SearchQuery query)
     {
         if (query is { IsEmpty: true, Category: null, Keyword: null, Author: null, License: null, MinDownloads: 0 })
             return Listing(query);
         var parameters = new List<object>();
+        string P(object value)
+        {
+            parameters.Add(value);
+            return "?";
+        }
+        // 'w1':* & 'w2':* — words are letters and digits only, so they cannot carry tsquery syntax.
+        var tsquery = string.Join(" & ", query.Words.Select(w => w + ":*"));
+        var name = string.Join('-', query.Words);
+        var score = query.IsEmpty
+            ? "ln(1 + d.downloads)"
+            : $"(2 * ts_rank('{{0.1, 0.3, 0.6, 1.0}}', s.document, to_tsquery('english', {P(tsquery)}), 32) + case when s.name = {P(name)} then 20 when s.name like {P(name + "%")} then 0.3 else 0 end"
+              + $" + 0.5 * similarity(s.name, {P(name)})) * (1 + ln(1 + d.downloads) / 4)";
         var where = new StringBuilder("s.visible");
-        string score;
-        if (query.IsEmpty)
-        {
-            score = "ln(1 + d.downloads)";
-            parameters.Add(""); parameters.Add(""); parameters.Add("");
-        }
-        else
-        {
-            // 'w1':* & 'w2':* — words are letters and digits only, so they cannot carry tsquery syntax.
-            parameters.Add(string.Join(" & ", query.Words.Select(w => w + ":*")));
-            var name = string.Join('-', query.Words);
-            parameters.Add(name);
-            parameters.Add(name + "%");
-            where.Append(" and (s.document @@ q.tsq or s.name % q.name or s.name like q.prefix)");
-            score = "(2 * ts_rank('{0.1, 0.3, 0.6, 1.0}', s.document, q.tsq, 32) + case when s.name = q.name then 20 when s.name like q.prefix then 0.3 else 0 end"
-                  + " + 0.5 * similarity(s.name, q.name)) * (1 + ln(1 + d.downloads) / 4)";
-        }
-        if (query.Category is { } category) { where.Append(" and s.categories @> array[?]::text[]"); parameters.Add(category); }
-        if (query.Keyword is { } keyword) { where.Append(" and s.keywords @> array[?]::text[]"); parameters.Add(keyword); }
-        if (query.Author is { } author) { where.Append(" and s.authors @> array[?]::text[]"); parameters.Add(author); }
-        if (query.License is { } license) { where.Append(" and s.license = ?"); parameters.Add(license); }
-        if (query.MinDownloads > 0) { where.Append(" and d.downloads >= ?"); parameters.Add(query.MinDownloads); }
+        if (!query.IsEmpty)
+            where.Append($" and (s.document @@ to_tsquery('english', {P(tsquery)}) or s.name % {P(name)} or s.name like {P(name + "%")})");
+        if (query.Category is { } category) where.Append($" and s.categories @> array[{P(category)}]::text[]");
+        if (query.Keyword is { } keyword) where.Append($" and s.keywords @> array[{P(keyword)}]::text[]");
+        if (query.Author is { } author) where.Append($" and s.authors @> array[{P(author)}]::text[]");
+        if (query.License is { } license) where.Append($" and s.license = {P(license)}");
+        if (query.MinDownloads > 0) where.Append($" and d.downloads >= {P(query.MinDownloads)}");
         var order = query.Sort switch
         {
             SearchSort.Downloads => "downloads desc, name",
             SearchSort.Recent => "updated_at desc, name",
             _ => "score desc, downloads desc, name",
         };
-        parameters.Add(query.Limit);
-        parameters.Add(query.Offset);
+        var page = $"limit {P(query.Limit)} offset {P(query.Offset)}";
+        var highlight = query.IsEmpty
+            ? "null"
+            : $"case when s.description is not null then ts_headline('english', s.description, to_tsquery('english', {P(tsquery)}), 'StartSel=<mark>, StopSel=</mark>, MaxWords=30, MinWords=10, MaxFragments=2') end";
         var facets = SearchQuery.FacetValues;
         var sql = $"""
-            with q as (select to_tsquery('english', ?) as tsq, ?::text as name, ?::text as prefix),
-            matched as materialized (
+            with matched as materialized (
                 select s.name, d.downloads, s.updated_at, s.categories, s.keywords, s.authors, s.license, {score} as score
-                from {_table} s join {_downloads} d on d.name = s.name, q where {where}),
-            page as (select name, score, downloads, row_number() over (order by {order}) as at from matched order by {order} limit ? offset ?)
+                from {_table} s join {_downloads} d on d.name = s.name where {where}),
+            page as (select name, score, downloads, row_number() over (order by {order}) as at from matched order by {order} {page})
             select json_build_object(
                 'total', (select count(*) from matched),
                 'hits', coalesce((select json_agg(json_build_object(
                         'name', s.name, 'version', s.version, 'description', s.description, 'keywords', s.keywords,
                         'categories', s.categories, 'authors', s.authors, 'downloads', p.downloads, 'score', p.score,
-                        'descriptionHighlight', case when s.description is not null and q.tsq::text <> ''
-                            then ts_headline('english', s.description, q.tsq, 'StartSel=<mark>, StopSel=</mark>, MaxWords=30, MinWords=10, MaxFragments=2') end)
-                    order by p.at) from page p join {_table} s on s.name = p.name, q), '[]'),
+                        'descriptionHighlight', {highlight})
+                    order by p.at) from page p join {_table} s on s.name = p.name), '[]'),
                 'category', {Facet("unnest(m.categories)", facets)},
                 'keyword', {Facet("unnest(m.keywords)", facets)},
                 'author', {Facet("unnest(m.authors)", facets)},
