@@ -1,4 +1,5 @@
 using System.Globalization;
+using Marketplace.Testing;
 
 namespace Marketplace.Benchmark;
 
@@ -7,23 +8,38 @@ internal sealed class BenchOptions
 {
     public const string Usage = """
         Marketplace benchmark: starts the service (Release) as a child process and measures publish, metadata GET
-        and download throughput and latency with an in-process load generator.
+        and download throughput and latency with an in-process load generator; '--phase search' loads a generated
+        corpus and measures search instead.
 
           dotnet run -c Release --project tests/Marketplace.Benchmark -- [options]
+          dotnet run -c Release --project tests/Marketplace.Benchmark -- --phase search --reuse-schema search_100k
 
           --seconds S                 measured seconds per run (default 10)
           --warmup S                  warm-up seconds before every measured run (default 2)
           --repeat N                  repeat every phase/concurrency N times; medians are reported (default 1)
-          --phase P                   publish | get | download | all (default all)
+          --phase P                   publish | get | download | all (default all) | search (not part of all: it
+                                      loads --search-packages packages first, minutes for 100,000)
           --concurrency a,b,...       concurrencies for every phase
           --concurrency-publish a,b   default 1,16
           --concurrency-get a,b       default 1,32
           --concurrency-download a,b  default 1,64
+          --concurrency-search a,b,c  default 1,8,32
           --versions-per-package K    publishes per package before a worker starts a new one (default 10)
           --port P                    port for the service on 127.0.0.1 (default 5090)
           --no-build                  do not run 'dotnet build -c Release' on Marketplace.Functions first
           --keep-schema               keep the run's PostgreSQL schema (dropped after a clean run by default)
           --help                      this text
+
+        Search phase (--phase search):
+          --search-packages N         packages of SearchCorpus.Generate(N, seed 42) to load (default 100000)
+          --search-downloads D        download budget: the corpus's Zipf counts are scaled so that they add up to
+                                      at most D downloads, each one a GET …/download (default 300000)
+          --search-queries Q          size of the fixed mixed query set (seed fixed; default 200)
+          --load-concurrency C        concurrent publishers (and yanks) while loading (default 16; downloads use 64)
+          --reuse-schema NAME         use schema NAME and keep it: loads the corpus if NAME is new, skips loading
+                                      if NAME already holds the same corpus (same N and download budget)
+          --lag-rate R                publishes of new packages per second while measuring publish → searchable (default 50)
+          --lag-seconds S             how long that publish load lasts per run (default 20)
         """;
 
     public double Seconds { get; private set; } = 10;
@@ -34,17 +50,26 @@ internal sealed class BenchOptions
     public int[] PublishConcurrency { get; private set; } = [1, 16];
     public int[] GetConcurrency { get; private set; } = [1, 32];
     public int[] DownloadConcurrency { get; private set; } = [1, 64];
+    public int[] SearchConcurrency { get; private set; } = [1, 8, 32];
+    public int SearchPackages { get; private set; } = 100_000;
+    public long SearchDownloads { get; private set; } = 300_000;
+    public int SearchQueries { get; private set; } = 200;
+    public int LoadConcurrency { get; private set; } = 16;
+    public string? ReuseSchema { get; private set; }
+    public double LagRate { get; private set; } = 50;
+    public double LagSeconds { get; private set; } = 20;
     public int Port { get; private set; } = 5090;
     public bool NoBuild { get; private set; }
     public bool KeepSchema { get; private set; }
     public bool Help { get; private set; }
 
-    public bool Runs(string phase) => Phase == "all" || Phase == phase;
+    /// <summary>Whether the phase runs: <c>all</c> is publish, get and download; search runs only when asked for.</summary>
+    public bool Runs(string phase) => Phase == phase || (Phase == "all" && phase != "search");
 
     public static BenchOptions Parse(IReadOnlyList<string> args)
     {
         var o = new BenchOptions();
-        int[]? all = null, publish = null, get = null, download = null;
+        int[]? all = null, publish = null, get = null, download = null, search = null;
         for (var i = 0; i < args.Count; i++)
         {
             var arg = args[i];
@@ -61,13 +86,21 @@ internal sealed class BenchOptions
                 case "--port": o.Port = PositiveInt(arg, Value()); break;
                 case "--phase":
                     o.Phase = Value().ToLowerInvariant();
-                    if (o.Phase is not ("publish" or "get" or "download" or "all"))
-                        throw new ArgumentException("--phase is one of publish, get, download, all.");
+                    if (o.Phase is not ("publish" or "get" or "download" or "all" or "search"))
+                        throw new ArgumentException("--phase is one of publish, get, download, all, search.");
                     break;
                 case "--concurrency": all = IntList(arg, Value()); break;
                 case "--concurrency-publish": publish = IntList(arg, Value()); break;
                 case "--concurrency-get": get = IntList(arg, Value()); break;
                 case "--concurrency-download": download = IntList(arg, Value()); break;
+                case "--concurrency-search": search = IntList(arg, Value()); break;
+                case "--search-packages": o.SearchPackages = PositiveInt(arg, Value()); break;
+                case "--search-downloads": o.SearchDownloads = NonNegativeLong(arg, Value()); break;
+                case "--search-queries": o.SearchQueries = PositiveInt(arg, Value()); break;
+                case "--load-concurrency": o.LoadConcurrency = PositiveInt(arg, Value()); break;
+                case "--reuse-schema": o.ReuseSchema = SchemaName(arg, Value()); break;
+                case "--lag-rate": o.LagRate = PositiveDouble(arg, Value()); break;
+                case "--lag-seconds": o.LagSeconds = PositiveDouble(arg, Value()); break;
                 case "--versions-per-package": o.VersionsPerPackage = Math.Max(1, int.Parse(Value(), CultureInfo.InvariantCulture)); break;
                 case "--no-build": o.NoBuild = true; break;
                 case "--keep-schema": o.KeepSchema = true; break;
@@ -78,6 +111,9 @@ internal sealed class BenchOptions
         o.PublishConcurrency = publish ?? all ?? o.PublishConcurrency;
         o.GetConcurrency = get ?? all ?? o.GetConcurrency;
         o.DownloadConcurrency = download ?? all ?? o.DownloadConcurrency;
+        o.SearchConcurrency = search ?? all ?? o.SearchConcurrency;
+        if (o.SearchPackages < SearchCorpus.Landmarks.Length)
+            throw new ArgumentException($"--search-packages is at least {SearchCorpus.Landmarks.Length} (the corpus's landmark packages).");
         if (o.Port > 65535) throw new ArgumentException("--port is at most 65535.");
         return o;
     }
@@ -87,7 +123,14 @@ internal sealed class BenchOptions
         string.Create(CultureInfo.InvariantCulture,
             $"--phase {Phase} --seconds {Seconds} --warmup {WarmupSeconds} --repeat {Repeat} --versions-per-package {VersionsPerPackage} --port {Port} " +
             $"--concurrency-publish {string.Join(',', PublishConcurrency)} --concurrency-get {string.Join(',', GetConcurrency)} " +
-            $"--concurrency-download {string.Join(',', DownloadConcurrency)}{(NoBuild ? " --no-build" : "")}{(KeepSchema ? " --keep-schema" : "")}");
+            $"--concurrency-download {string.Join(',', DownloadConcurrency)}{(NoBuild ? " --no-build" : "")}{(KeepSchema ? " --keep-schema" : "")}") +
+        (Phase == "search" ? SearchOptions() : "");
+
+    private string SearchOptions() =>
+        string.Create(CultureInfo.InvariantCulture,
+            $" --concurrency-search {string.Join(',', SearchConcurrency)} --search-packages {SearchPackages} --search-downloads {SearchDownloads} " +
+            $"--search-queries {SearchQueries} --load-concurrency {LoadConcurrency} --lag-rate {LagRate} --lag-seconds {LagSeconds}" +
+            $"{(ReuseSchema is null ? "" : " --reuse-schema " + ReuseSchema)}");
 
     private static double PositiveDouble(string arg, string value) =>
         double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) && d > 0
@@ -100,6 +143,15 @@ internal sealed class BenchOptions
     private static int PositiveInt(string arg, string value) =>
         int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) && n > 0
             ? n : throw new ArgumentException($"{arg} needs a positive integer, not '{value}'.");
+
+    private static long NonNegativeLong(string arg, string value) =>
+        long.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) && n >= 0
+            ? n : throw new ArgumentException($"{arg} needs an integer ≥ 0, not '{value}'.");
+
+    // The name goes into SQL unquoted by the service (Marten) and quoted by the benchmark: plain identifiers only.
+    private static string SchemaName(string arg, string value) =>
+        value.Length is > 0 and <= 63 && value[0] is >= 'a' and <= 'z' or '_' && value.All(c => c is >= 'a' and <= 'z' or >= '0' and <= '9' or '_')
+            ? value : throw new ArgumentException($"{arg} needs a lowercase PostgreSQL identifier (a-z, 0-9, _), not '{value}'.");
 
     private static int[] IntList(string arg, string value)
     {

@@ -6,7 +6,7 @@ using Marketplace.Signing;
 namespace Marketplace.Benchmark;
 
 /// <summary>One benchmark run: build, start the service, run the phases, check the download count, report, clean up.</summary>
-internal sealed class Benchmark(BenchOptions options, IReadOnlyList<string> rawArgs)
+internal sealed partial class Benchmark(BenchOptions options, IReadOnlyList<string> rawArgs)
 {
     public const int ExitOk = 0;
     public const int ExitMismatch = 1;
@@ -22,7 +22,7 @@ internal sealed class Benchmark(BenchOptions options, IReadOnlyList<string> rawA
     private ServiceHost? _host;
     private Uri _base = null!;
 
-    private string Schema => $"bench_{_runId}";
+    private string Schema => options.ReuseSchema ?? $"bench_{_runId}";
 
     public async Task<int> RunAsync(CancellationToken ct)
     {
@@ -38,7 +38,7 @@ internal sealed class Benchmark(BenchOptions options, IReadOnlyList<string> rawA
         foreach (var line in Report.Machine()) _out.WriteLine("  " + line);
         _out.WriteLine($"  load avg:    {Report.LoadAverage()} (at start)");
         _out.WriteLine($"  repository:  {repo}");
-        _out.WriteLine($"  run:         {_runId}: schema {Schema} in database {Database.Name}, blobs in {blobRoot}");
+        _out.WriteLine($"  run:         {_runId}: schema {Schema}{(options.ReuseSchema is null ? "" : " (reused, kept)")} in database {Database.Name}, blobs in {blobRoot}");
         _out.WriteLine($"  options:     {options.Explicit()}");
         _out.WriteLine();
 
@@ -55,6 +55,8 @@ internal sealed class Benchmark(BenchOptions options, IReadOnlyList<string> rawA
             }
             if (await Database.EnsureDatabaseAsync(ct))
                 _out.WriteLine($"Created database {Database.Name}.");
+            if (options.Phase == "search")
+                await CheckReusedSchemaAsync(repo, ct);
             ServiceHost.EnsurePortFree(options.Port);
 
             var environment = new Dictionary<string, string>
@@ -119,7 +121,7 @@ internal sealed class Benchmark(BenchOptions options, IReadOnlyList<string> rawA
         catch (IOException)
         {
         }
-        if (exit == ExitOk && !options.KeepSchema)
+        if (exit == ExitOk && !options.KeepSchema && options.ReuseSchema is null)
         {
             try
             {
@@ -147,6 +149,7 @@ internal sealed class Benchmark(BenchOptions options, IReadOnlyList<string> rawA
     private async Task<int> PhasesAsync(HttpClient control, CancellationToken ct)
     {
         using var signer = StatementSigner.Generate();
+        if (options.Phase == "search") return await SearchPhaseAsync(control, signer, ct);
         var publish = new PublishWorkload(signer, _runId.ToString(CultureInfo.InvariantCulture), BlobBytes, options.VersionsPerPackage);
         _out.WriteLine($"Publisher key {signer.Owner.KeyId}; packages bench-{_runId}-<worker>, versions 1.0.<n>, {BlobBytes / 1024} KB random blob inline.");
         _out.WriteLine($"Each run: {options.WarmupSeconds:0.#} s warm-up, then {options.Seconds:0.#} s measured; {options.Repeat} run(s) per phase and concurrency.");
@@ -190,7 +193,8 @@ internal sealed class Benchmark(BenchOptions options, IReadOnlyList<string> rawA
         return await CheckDownloadsAsync(download, ct);
     }
 
-    private async Task MeasureAsync(IWorkload workload, int concurrency, CancellationToken ct)
+    /// <summary>Warm-up and measured runs of a workload at one concurrency; <paramref name="measured"/> sees each measured run.</summary>
+    private async Task<Row> MeasureAsync(IWorkload workload, int concurrency, CancellationToken ct, Action<RunResult>? measured = null)
     {
         var host = _host!;
         var row = new Row(workload.Phase, concurrency);
@@ -207,6 +211,8 @@ internal sealed class Benchmark(BenchOptions options, IReadOnlyList<string> rawA
             }
             if (workload is PublishWorkload publish)
                 await CreateMissingPackagesAsync(client, publish, concurrency, ct);
+            if (workload is SearchWorkload search)
+                search.StartRun();
 
             host.TakeWindow();
             var serverCpu = host.CpuTime();
@@ -228,7 +234,9 @@ internal sealed class Benchmark(BenchOptions options, IReadOnlyList<string> rawA
                 _out.WriteLine("    error: " + sample);
             if (host.HasExited)
                 throw new InvalidOperationException($"The service exited during {workload.Phase}@{concurrency}.");
+            measured?.Invoke(result);
         }
+        return row;
     }
 
     /// <summary>The warm-up creates each worker's package with its first publish; any it missed is created here, untimed.</summary>
@@ -307,6 +315,7 @@ internal sealed class Benchmark(BenchOptions options, IReadOnlyList<string> rawA
         _out.WriteLine();
         _out.WriteLine($"Service memory: peak VmRSS sampled {Report.Mb(overall.RssKb)} MB, VmHWM {Report.Mb(overall.HwmKb)} MB; peak per phase: " +
             string.Join(", ", _rows.GroupBy(r => r.Phase).Select(g => $"{g.Key} {Report.Mb(g.Max(r => r.PeakRssKb))} MB")));
+        PrintSearchSummary();
     }
 
     private void PrintServiceLog(string logPath)

@@ -13,6 +13,13 @@ internal interface IWorkload
 
     /// <summary>The status of the request <paramref name="worker"/> made last; 0 when no HTTP answer came.</summary>
     void Completed(int worker, int status);
+
+    /// <summary>
+    /// Sees the answer of the worker's last request before <see cref="Completed"/>, untimed: its latency and the
+    /// response with its body read (null when no answer came). False marks an answer with the expected status as
+    /// wrong (<see cref="LoadRunner.BadBody"/>), an error.
+    /// </summary>
+    bool Answered(int worker, HttpResponseMessage? response, long latencyTicks) => true;
 }
 
 /// <summary>One timed run: the latencies of every request (sorted), the statuses seen, and a few error samples.</summary>
@@ -40,9 +47,14 @@ internal sealed class RunResult(int concurrency, double elapsedSeconds, long[] s
 
     public double MaxMs => sortedLatencyTicks.Length == 0 ? double.NaN : Ms(sortedLatencyTicks[^1]);
 
-    /// <summary>e.g. "201×5120 500×3 conn×1".</summary>
+    /// <summary>e.g. "201×5120 500×3 noanswer×1 badbody×2".</summary>
     public string StatusSummary() =>
-        string.Join(' ', Statuses.OrderBy(s => s.Key).Select(s => $"{(s.Key == 0 ? "noanswer" : s.Key.ToString(System.Globalization.CultureInfo.InvariantCulture))}×{s.Value}"));
+        string.Join(' ', Statuses.OrderBy(s => s.Key).Select(s => $"{s.Key switch
+        {
+            0 => "noanswer",
+            LoadRunner.BadBody => "badbody",
+            _ => s.Key.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        }}×{s.Value}"));
 
     private static double Ms(long ticks) => ticks * 1000.0 / Stopwatch.Frequency;
 }
@@ -54,6 +66,9 @@ internal sealed class RunResult(int concurrency, double elapsedSeconds, long[] s
 /// </summary>
 internal static class LoadRunner
 {
+    /// <summary>The status recorded for an answer with the expected status whose body the workload refused.</summary>
+    public const int BadBody = -1;
+
     public static HttpClient CreateClient(Uri baseAddress, int concurrency) =>
         new(new SocketsHttpHandler
         {
@@ -119,7 +134,14 @@ internal static class LoadRunner
                     status = (int)response.StatusCode;
                     Record(t1 - t0);
                     ResponseBytes += response.Content.Headers.ContentLength ?? 0;
-                    if (status != workload.ExpectedStatus && ErrorSamples.Count < 3)
+                    var accepted = workload.Answered(index, response, t1 - t0);
+                    if (status == workload.ExpectedStatus && !accepted)
+                    {
+                        status = BadBody;
+                        if (ErrorSamples.Count < 3)
+                            error = $"unexpected body {request.Method} {request.RequestUri}: {Truncate(await response.Content.ReadAsStringAsync(CancellationToken.None), 400)}";
+                    }
+                    else if (status != workload.ExpectedStatus && ErrorSamples.Count < 3)
                     {
                         var body = await response.Content.ReadAsStringAsync(CancellationToken.None);
                         error = $"{status} {request.Method} {request.RequestUri}: {Truncate(body, 400)}";
@@ -127,7 +149,9 @@ internal static class LoadRunner
                 }
                 catch (Exception e) when (e is HttpRequestException or TaskCanceledException or IOException)
                 {
-                    Record(Stopwatch.GetTimestamp() - t0);
+                    var ticks = Stopwatch.GetTimestamp() - t0;
+                    Record(ticks);
+                    workload.Answered(index, null, ticks);
                     status = 0;
                     error = $"no answer {request.Method} {request.RequestUri}: {e.GetType().Name}: {e.Message}";
                 }

@@ -31,19 +31,28 @@ internal sealed class Row(string phase, int concurrency)
 }
 
 /// <summary>A goal from the issue for one phase at one concurrency.</summary>
-internal sealed record Target(string Phase, int Concurrency, double MinOpsPerSecond, double? MaxP99Ms)
+internal sealed record Target(string Phase, int Concurrency, double MinOpsPerSecond, double? MaxP99Ms, double? MaxP50Ms = null)
 {
     public static readonly IReadOnlyList<Target> FromIssue =
     [
         new("publish", 16, 500, null),
         new("get", 32, 10_000, 10),
         new("download", 64, 6_000, 50),
+        // Over the whole mixed query set (issue 3); the publish → searchable target is checked by the search phase.
+        new("search", 1, 0, 50, 10),
+        new("search", 8, 500, null),
     ];
 
     public string Describe() =>
-        MaxP99Ms is { } p99 ? F($"≥{MinOpsPerSecond:0}/s, p99<{p99:0}ms") : F($"≥{MinOpsPerSecond:0}/s");
+        string.Join(", ", new[]
+        {
+            MinOpsPerSecond > 0 ? F($"≥{MinOpsPerSecond:0}/s") : null,
+            MaxP50Ms is { } p50 ? F($"p50<{p50:0}ms") : null,
+            MaxP99Ms is { } p99 ? F($"p99<{p99:0}ms") : null,
+        }.OfType<string>());
 
-    public bool MetBy(Row row) => row.MedianOps >= MinOpsPerSecond && (MaxP99Ms is not { } p99 || row.MedianP99 < p99) && row.Errors == 0;
+    public bool MetBy(Row row) =>
+        row.MedianOps >= MinOpsPerSecond && (MaxP99Ms is not { } p99 || row.MedianP99 < p99) && (MaxP50Ms is not { } p50 || row.MedianP50 < p50) && row.Errors == 0;
 
     private static string F(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
 }

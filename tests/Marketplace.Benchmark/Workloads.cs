@@ -1,8 +1,6 @@
 using System.Collections.Concurrent;
 using System.Globalization;
-using System.Net.Http.Headers;
 using System.Security.Cryptography;
-using System.Text.Json;
 using Marketplace.Packages;
 using Marketplace.Signing;
 
@@ -19,8 +17,6 @@ internal sealed record Published(string Name, string Version);
 /// </summary>
 internal sealed class PublishWorkload(StatementSigner signer, string runId, int blobBytes, int versionsPerPackage) : IWorkload
 {
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
-    private static readonly MediaTypeHeaderValue ContentType = new("application/json");
     private static readonly PackageManifest Manifest = new(
         Description: "A package published by the Marketplace benchmark.",
         Authors: ["Marketplace benchmark"],
@@ -32,8 +28,6 @@ internal sealed class PublishWorkload(StatementSigner signer, string runId, int 
     private readonly ConcurrentDictionary<int, Published> _inFlight = new();
     private readonly ConcurrentDictionary<string, Published> _latestByName = new();
     private readonly ConcurrentQueue<Published> _published = new();
-
-    private sealed record Body(DsseEnvelope Envelope, string PublicKey, string Blob);
 
     public string Phase => "publish";
     public int ExpectedStatus => 201;
@@ -61,14 +55,7 @@ internal sealed class PublishWorkload(StatementSigner signer, string runId, int 
         var target = new Published(NameOf(worker, n), string.Create(CultureInfo.InvariantCulture, $"1.0.{n % versionsPerPackage}"));
         _inFlight[worker] = target;
 
-        var blob = RandomNumberGenerator.GetBytes(blobBytes);
-        var sha256 = Convert.ToHexStringLower(SHA256.HashData(blob));
-        var statement = new PublishStatement(target.Name, target.Version, sha256, blob.Length, Manifest, IssuedAt: DateTimeOffset.UtcNow);
-        var envelope = signer.Sign(PayloadTypes.Publish, statement);
-        var body = JsonSerializer.SerializeToUtf8Bytes(new Body(envelope, signer.Owner.PublicKey, Convert.ToBase64String(blob)), Json);
-        var content = new ByteArrayContent(body);
-        content.Headers.ContentType = ContentType;
-        return new HttpRequestMessage(HttpMethod.Put, new Uri($"/v1/packages/{target.Name}/{target.Version}", UriKind.Relative)) { Content = content };
+        return SignedRequests.Publish(signer, target.Name, target.Version, Manifest, RandomNumberGenerator.GetBytes(blobBytes));
     }
 
     public void Completed(int worker, int status)
