@@ -69,9 +69,14 @@ public sealed class PostgresSearch(IDocumentStore store) : IPackageSearch
             ? "ln(1 + d.downloads)"
             : $"(2 * ts_rank('{{0.1, 0.3, 0.6, 1.0}}', s.document, to_tsquery('english', {P(tsquery)}), 32) + case when s.name = {P(name)} then 20 when s.name like {P(name + "%")} then 0.3 else 0 end"
               + $" + 0.5 * similarity(s.name, {P(name)})) * (1 + ln(1 + d.downloads) / 4)";
+        // The three ways to match, each answered by its own index (GIN on the tsvector, trigram GIN on the name),
+        // united by name: one OR of the three lets the planner choose a sequential scan that computes a trigram
+        // similarity for every row (measured 241 ms for one word at 100,000 packages, 72 ms as a union).
+        var source = query.IsEmpty
+            ? $"{_table} s join {_downloads} d on d.name = s.name"
+            : $"(select name from {_table} where document @@ to_tsquery('english', {P(tsquery)}) union select name from {_table} where name % {P(name)} " +
+              $"union select name from {_table} where name like {P(name + "%")}) m join {_table} s on s.name = m.name join {_downloads} d on d.name = s.name";
         var where = new StringBuilder("s.visible");
-        if (!query.IsEmpty)
-            where.Append($" and (s.document @@ to_tsquery('english', {P(tsquery)}) or s.name % {P(name)} or s.name like {P(name + "%")})");
         if (query.Category is { } category) where.Append($" and s.categories @> array[{P(category)}]::text[]");
         if (query.Keyword is { } keyword) where.Append($" and s.keywords @> array[{P(keyword)}]::text[]");
         if (query.Author is { } author) where.Append($" and s.authors @> array[{P(author)}]::text[]");
@@ -91,7 +96,7 @@ public sealed class PostgresSearch(IDocumentStore store) : IPackageSearch
         var sql = $"""
             with matched as materialized (
                 select s.name, d.downloads, s.updated_at, s.categories, s.keywords, s.authors, s.license, {score} as score
-                from {_table} s join {_downloads} d on d.name = s.name where {where}),
+                from {source} where {where}),
             page as (select name, score, downloads, row_number() over (order by {order}) as at from matched order by {order} {page})
             select json_build_object(
                 'total', (select count(*) from matched),
