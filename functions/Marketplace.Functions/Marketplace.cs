@@ -44,6 +44,7 @@ public static class MarketplaceApp
         services.AddSingleton<StatementReceiptPruning>();
         services.AddHostedService(sp => sp.GetRequiredService<StatementReceiptPruning>());
         services.AddSearch(configuration);
+        Webhooks.WebhookServices.AddWebhooks(services, configuration);
         services.AddSingleton(configuration.GetSection("Transparency").Get<TransparencyOptions>() ?? new TransparencyOptions());
         services.AddSingleton<TransparencyLog>();
         services.AddServerless(configuration);
@@ -68,6 +69,7 @@ public static class MarketplaceApp
         app.MapYanking();
         app.MapOwners();
         app.MapSearch();
+        Webhooks.WebhookServices.MapWebhooks(app);
         app.MapEventFeed();
         app.MapTransparency();
         app.MapLocalBlobs();

@@ -9,6 +9,7 @@ public static class PayloadTypes
     public const string Publish = "application/vnd.marketplace.publish.v1+json";
     public const string Yank = "application/vnd.marketplace.yank.v1+json";
     public const string Owners = "application/vnd.marketplace.owners.v1+json";
+    public const string Webhook = "application/vnd.marketplace.webhook.v1+json";
 }
 
 /// <summary>A signed statement: what every mutation carries. <see cref="IssuedAt"/> bounds its freshness.</summary>

@@ -52,23 +52,27 @@ public static class ProjectionCatchUp
     }
 
     public static async Task<Results<Ok<CatchUpSummary>, ProblemHttpResult>> CatchUp(
-        HttpRequest request, IDocumentStore store, ProjectionOptions options, IConfiguration configuration, StatementReceiptPruning pruning, ILoggerFactory logs, CancellationToken ct)
+        HttpRequest request, IDocumentStore store, ProjectionOptions options, IConfiguration configuration, StatementReceiptPruning pruning, Webhooks.Delivering.WebhookDispatcher webhooks, ILoggerFactory logs, CancellationToken ct)
     {
         if (Refusal(options, configuration) is { } refusal) return refusal.ToProblem();
         var trigger = await TriggerOf(request, ct);
         var summary = await RunAsync(store, options, trigger, logs.CreateLogger(typeof(ProjectionCatchUp)), ct);
         // The scheduled run is the deployment's maintenance tick: HTTP functions never live long enough to prune.
         await pruning.PruneAsync(ct);
+        // The catch-up queued webhook deliveries (the outbox is one of its subscriptions): send what is due.
+        await webhooks.DrainAsync(ct);
         return TypedResults.Ok(summary);
     }
 
     public static async Task<Results<Ok<AzureInvocationResult>, ProblemHttpResult>> CatchUpForAzureTimer(
-        HttpRequest request, IDocumentStore store, ProjectionOptions options, IConfiguration configuration, StatementReceiptPruning pruning, ILoggerFactory logs, CancellationToken ct)
+        HttpRequest request, IDocumentStore store, ProjectionOptions options, IConfiguration configuration, StatementReceiptPruning pruning, Webhooks.Delivering.WebhookDispatcher webhooks, ILoggerFactory logs, CancellationToken ct)
     {
         if (Refusal(options, configuration) is { } refusal) return refusal.ToProblem();
         var trigger = await TriggerOf(request, ct);
         await RunAsync(store, options, trigger, logs.CreateLogger(typeof(ProjectionCatchUp)), ct);
         await pruning.PruneAsync(ct);
+        // The catch-up queued webhook deliveries (the outbox is one of its subscriptions): send what is due.
+        await webhooks.DrainAsync(ct);
         // Logs go to the host's invocation log; the body is otherwise the empty result a timer function returns.
         return TypedResults.Ok(new AzureInvocationResult(new Dictionary<string, object>(), [], null));
     }

@@ -52,6 +52,10 @@ public sealed class SamTemplateTests(HttpFunctionFixture fixture)
         // Lists one key to see S3 answer; AccessDenied is an answer (the read function may not list, by design).
         ["GET /health/ready"] = [],
         ["GET /metrics"] = [],
+        // Subscriptions and their delivery log live in PostgreSQL only.
+        ["POST /v1/webhooks"] = [],
+        ["GET /v1/webhooks/{id}"] = [],
+        ["GET /v1/webhooks/{id}/deliveries"] = [],
     };
 
     private static IEnumerable<(string Function, IDictionary<string, object?> Properties)> Functions =>

@@ -1,0 +1,200 @@
+using System.Net;
+using System.Security.Cryptography;
+using System.Text;
+using Marketplace.Packages;
+
+namespace Marketplace.Webhooks;
+
+/// <summary>A webhook statement after every field rule: what the endpoint acts on.</summary>
+public sealed record WebhookRequest(
+    string Action, Guid? Id, WebhookScope? Scope, WebhookUrl? Url, IReadOnlyList<string>? EventTypes, Guid? DeliveryId, long? FromSequence);
+
+/// <summary>A receiver URL as stored (normalised), its origin and its digest (the two that events carry).</summary>
+public sealed record WebhookUrl(string Value, string Origin, string Sha256)
+{
+    public static WebhookUrl Of(Uri uri)
+    {
+        var value = uri.AbsoluteUri;
+        return new WebhookUrl(value, uri.GetLeftPart(UriPartial.Authority), Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(value))));
+    }
+}
+
+/// <summary>Field rules of webhook statements: actions, scopes, URLs and event types. Pure; no I/O.</summary>
+public static class WebhookRules
+{
+    public const int MaxEventTypes = 64;
+
+    /// <param name="knownTypes">The CloudEvents types the registry emits.</param>
+    /// <param name="allowPrivateNetworks">Local development: http and private, loopback and link-local hosts allowed.</param>
+    public static Outcome<WebhookRequest> Validate(WebhookStatement s, IReadOnlySet<string> knownTypes, bool allowPrivateNetworks, int maxUrlLength)
+    {
+        switch (s.Action)
+        {
+            case WebhookStatement.Create:
+                if (s.Id is not null)
+                    return DomainError.InvalidStatement("id is assigned by the registry on create; leave it out.");
+                if (s.DeliveryId is not null || s.FromSequence is not null)
+                    return DomainError.InvalidStatement("deliveryId and fromSequence belong to redeliver.");
+                if (s.Scope is null)
+                    return DomainError.InvalidStatement("scope is required on create: {kind: package, name} | {kind: owner, keyId} | {kind: registry}.");
+                var scope = ValidateScope(s.Scope);
+                if (scope.Error is { } scopeError) return scopeError;
+                var url = ValidateUrl(s.Url, allowPrivateNetworks, maxUrlLength);
+                if (url.Error is { } urlError) return urlError;
+                var types = ValidateEventTypes(s.EventTypes ?? [], knownTypes);
+                if (types.Error is { } typeError) return typeError;
+                return new WebhookRequest(s.Action, null, scope.Value, url.Value, types.Value, null, null);
+
+            case WebhookStatement.Update:
+            {
+                var id = ParseId(s.Id, "id");
+                if (id.Error is { } idError) return idError;
+                if (s.Scope is not null)
+                    return DomainError.InvalidStatement("a subscription's scope never changes; remove it and create another.");
+                if (s.DeliveryId is not null || s.FromSequence is not null)
+                    return DomainError.InvalidStatement("deliveryId and fromSequence belong to redeliver.");
+                if (s.Url is null && s.EventTypes is null)
+                    return DomainError.InvalidStatement("an update names a new url, new eventTypes, or both.");
+                WebhookUrl? newUrl = null;
+                if (s.Url is not null)
+                {
+                    var checkedUrl = ValidateUrl(s.Url, allowPrivateNetworks, maxUrlLength);
+                    if (checkedUrl.Error is { } e) return e;
+                    newUrl = checkedUrl.Value;
+                }
+                IReadOnlyList<string>? newTypes = null;
+                if (s.EventTypes is not null)
+                {
+                    var checkedTypes = ValidateEventTypes(s.EventTypes, knownTypes);
+                    if (checkedTypes.Error is { } e) return e;
+                    newTypes = checkedTypes.Value;
+                }
+                return new WebhookRequest(s.Action, id.Value, null, newUrl, newTypes, null, null);
+            }
+
+            case WebhookStatement.Remove:
+            {
+                var id = ParseId(s.Id, "id");
+                if (id.Error is { } idError) return idError;
+                if (s.Scope is not null || s.Url is not null || s.EventTypes is not null || s.DeliveryId is not null || s.FromSequence is not null)
+                    return DomainError.InvalidStatement("remove names only the subscription id.");
+                return new WebhookRequest(s.Action, id.Value, null, null, null, null, null);
+            }
+
+            case WebhookStatement.Redeliver:
+            {
+                var id = ParseId(s.Id, "id");
+                if (id.Error is { } idError) return idError;
+                if (s.Scope is not null || s.Url is not null || s.EventTypes is not null)
+                    return DomainError.InvalidStatement("redeliver names the subscription id and a deliveryId or a fromSequence.");
+                if ((s.DeliveryId is null) == (s.FromSequence is null))
+                    return DomainError.InvalidStatement("redeliver names exactly one of deliveryId (one delivery) or fromSequence (every delivery from that log position).");
+                if (s.FromSequence is < 0)
+                    return DomainError.InvalidStatement("fromSequence is a log position, 0 or more.");
+                Guid? deliveryId = null;
+                if (s.DeliveryId is not null)
+                {
+                    var parsed = ParseId(s.DeliveryId, "deliveryId");
+                    if (parsed.Error is { } e) return e;
+                    deliveryId = parsed.Value;
+                }
+                return new WebhookRequest(s.Action, id.Value, null, null, null, deliveryId, s.FromSequence);
+            }
+
+            default:
+                return DomainError.InvalidStatement("action must be 'create', 'update', 'remove' or 'redeliver'.");
+        }
+    }
+
+    public static Outcome<WebhookScope> ValidateScope(WebhookScope scope)
+    {
+        switch (scope.Kind)
+        {
+            case WebhookScope.Package:
+                if (scope.KeyId is not null)
+                    return DomainError.InvalidStatement("a package scope names the package only.");
+                var name = PackageName.Normalize(scope.Name);
+                if (name.Error is { } nameError) return nameError;
+                return new WebhookScope(WebhookScope.Package, Name: name.Value);
+            case WebhookScope.Owner:
+                if (scope.Name is not null)
+                    return DomainError.InvalidStatement("an owner scope names the owner key only.");
+                if (!IsKeyId(scope.KeyId))
+                    return DomainError.InvalidStatement("an owner scope's keyId is 'ed25519:' followed by 32 lowercase hex characters.");
+                return new WebhookScope(WebhookScope.Owner, KeyId: scope.KeyId);
+            case WebhookScope.Registry:
+                if (scope.Name is not null || scope.KeyId is not null)
+                    return DomainError.InvalidStatement("a registry scope names nothing else.");
+                return new WebhookScope(WebhookScope.Registry);
+            default:
+                return DomainError.InvalidStatement("scope.kind must be 'package', 'owner' or 'registry'.");
+        }
+    }
+
+    /// <summary>
+    /// https only (http too when private networks are allowed), no credentials, no fragment, at most
+    /// <paramref name="maxLength"/> characters. Hosts that are IP literals of non-public ranges, <c>localhost</c> and
+    /// single-label names are refused here already; every delivery checks the resolved addresses again.
+    /// </summary>
+    public static Outcome<WebhookUrl> ValidateUrl(string? text, bool allowPrivateNetworks, int maxLength)
+    {
+        if (string.IsNullOrWhiteSpace(text))
+            return WebhookErrors.InvalidUrl("url is required: the absolute https URL that receives the events.");
+        if (text.Length > maxLength)
+            return WebhookErrors.InvalidUrl($"url has {text.Length} characters; at most {maxLength}.");
+        if (!Uri.TryCreate(text, UriKind.Absolute, out var uri) || uri.IsFile || uri.IsUnc)
+            return WebhookErrors.InvalidUrl("url is not an absolute URL.");
+        if (uri.Scheme != Uri.UriSchemeHttps && !(allowPrivateNetworks && uri.Scheme == Uri.UriSchemeHttp))
+            return WebhookErrors.InvalidUrl(allowPrivateNetworks ? "url must be http or https." : "url must be https.");
+        if (uri.UserInfo.Length > 0)
+            return WebhookErrors.InvalidUrl("url must not carry credentials (user:password@).");
+        if (uri.Fragment.Length > 0)
+            return WebhookErrors.InvalidUrl("url must not have a fragment.");
+        if (uri.AbsoluteUri.Length > maxLength)
+            return WebhookErrors.InvalidUrl($"url has more than {maxLength} characters once normalised.");
+        if (!allowPrivateNetworks)
+        {
+            var host = uri.DnsSafeHost;
+            if (uri.HostNameType is UriHostNameType.IPv4 or UriHostNameType.IPv6 && IPAddress.TryParse(host, out var address))
+            {
+                var kind = AddressClassifier.Classify(address);
+                if (kind != AddressKind.Public)
+                    return WebhookErrors.InvalidUrl($"url points at {address} ({AddressClassifier.Describe(kind)}); only public addresses receive webhooks.");
+            }
+            else if (host.Equals("localhost", StringComparison.OrdinalIgnoreCase) || host.EndsWith(".localhost", StringComparison.OrdinalIgnoreCase)
+                     || host.EndsWith(".local", StringComparison.OrdinalIgnoreCase) || host.EndsWith(".internal", StringComparison.OrdinalIgnoreCase))
+            {
+                return WebhookErrors.InvalidUrl($"url points at {host}, a local name; only public hosts receive webhooks.");
+            }
+            else if (!host.TrimEnd('.').Contains('.', StringComparison.Ordinal))
+            {
+                return WebhookErrors.InvalidUrl($"url's host '{host}' is a single-label name; use a public, fully qualified name.");
+            }
+        }
+        return WebhookUrl.Of(uri);
+    }
+
+    /// <summary>Known types only, no duplicates; kept sorted so equal filters compare equal. Empty means every type but downloads.</summary>
+    public static Outcome<IReadOnlyList<string>> ValidateEventTypes(IReadOnlyList<string> types, IReadOnlySet<string> knownTypes)
+    {
+        if (types.Count > MaxEventTypes)
+            return DomainError.InvalidStatement($"eventTypes lists at most {MaxEventTypes} types.");
+        var seen = new SortedSet<string>(StringComparer.Ordinal);
+        foreach (var type in types)
+        {
+            if (type is null || !knownTypes.Contains(type))
+                return WebhookErrors.UnknownEventType($"'{type}' is not an event type of this registry; known: {string.Join(", ", knownTypes.Order(StringComparer.Ordinal))}.");
+            if (!seen.Add(type))
+                return DomainError.InvalidStatement($"eventTypes lists '{type}' twice.");
+        }
+        return seen.ToList();
+    }
+
+    private static Outcome<Guid> ParseId(string? text, string field) =>
+        Guid.TryParseExact(text, "D", out var id) && id != Guid.Empty
+            ? id
+            : DomainError.InvalidStatement($"{field} must be a UUID (e.g. 0190a5b2-7c1d-7e3f-9a4b-1c2d3e4f5a6b).");
+
+    private static bool IsKeyId(string? keyId) =>
+        keyId is { Length: 40 } && keyId.StartsWith("ed25519:", StringComparison.Ordinal) && keyId[8..].All(char.IsAsciiHexDigitLower);
+}

@@ -1,0 +1,58 @@
+using Marketplace.Functions.Events;
+using Marketplace.Functions.Infrastructure;
+using Marketplace.Functions.Packages;
+using Marketplace.Functions.Packages.Yanking;
+using Marketplace.Functions.Protection;
+using Marketplace.Signing;
+using Marketplace.Webhooks;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace Marketplace.Functions.Webhooks.Subscribing;
+
+public static class WebhookStatementEndpoint
+{
+    public static IEndpointRouteBuilder MapSubscribing(this IEndpointRouteBuilder app)
+    {
+        app.MapPost("/v1/webhooks", Handle).WithName("ChangeWebhook")
+            .WithSummary("Creates, updates, removes or redelivers a webhook subscription by a signed statement (application/vnd.marketplace.webhook.v1+json); a create answers the secret, once.")
+            .Accepts<SignedRequest>("application/json")
+            .WithProblems(400, 403, 404, 409, 413, 415, 429)
+            .RateLimited(RateLimitedOperation.Owners);
+        return app;
+    }
+
+    public static async Task<Results<Created<WebhookCreatedView>, Ok<WebhookView>, Ok<RedeliveryView>, ProblemHttpResult>> Handle(
+        HttpContext http, WebhookCommands commands, WebhookOptions options, Limits limits, TimeProvider time, KeyRateLimiter keyLimits, CancellationToken ct)
+    {
+        var body = await BoundedJson.ReadAsync<SignedRequest>(http.Request, limits.MaxRequestBytes, ct);
+        if (body.Error is { } bodyError) return bodyError.ToProblem();
+        var verified = StatementVerifier.Verify<WebhookStatement>(body.Value!.Envelope, body.Value.PublicKey, PayloadTypes.Webhook, time.GetUtcNow());
+        if (verified.Error is { } statementError) return statementError.ToProblem();
+        var (statement, signer, _, statementId) = verified.Value!;
+        // Webhook statements share the owners quota: both are management statements of an owner key.
+        if (keyLimits.Charge(http, RateLimitedOperation.Owners, signer.KeyId, statementId) is { } limited) return limited.ToProblem();
+
+        var known = RegistryCloudEvents.Types.ToHashSet(StringComparer.Ordinal);
+        var request = WebhookRules.Validate(statement, known, options.AllowPrivateNetworks, options.MaxUrlLength);
+        if (request.Error is { } invalid) return invalid.ToProblem();
+        var r = request.Value!;
+        http.Response.Headers.CacheControl = "no-store";
+        switch (r.Action)
+        {
+            case WebhookStatement.Create:
+                var created = await commands.CreateAsync(r, signer, statementId, http.Id(), ct);
+                if (created.Error is { } e1) return e1.ToProblem();
+                return TypedResults.Created($"/v1/webhooks/{created.Value!.Id:D}", created.Value);
+            case WebhookStatement.Redeliver:
+                var requeued = await commands.RedeliverAsync(r, signer, statementId, http.Id(), ct);
+                if (requeued.Error is { } e2) return e2.ToProblem();
+                return TypedResults.Ok(requeued.Value!);
+            default:
+                var changed = r.Action == WebhookStatement.Update
+                    ? await commands.UpdateAsync(r, signer, statementId, http.Id(), ct)
+                    : await commands.RemoveAsync(r, signer, statementId, http.Id(), ct);
+                if (changed.Error is { } e3) return e3.ToProblem();
+                return TypedResults.Ok(changed.Value!);
+        }
+    }
+}
