@@ -66,7 +66,7 @@ internal static class Database
 
     /// <summary>
     /// How far the async daemon has read the event log: the highest sequence in <c>mt_events</c> and each
-    /// projection's or subscription's last applied sequence (<c>mt_event_progression</c>, without the high-water mark).
+    /// projection's or subscription's last applied sequence (<c>mt_event_progression</c> rows named <c>Name:Shard</c>: not the high-water mark, nor the daemon's own bookkeeping rows such as <c>HighWaterStuckGap</c>).
     /// </summary>
     public static async Task<(long HighestSequence, IReadOnlyDictionary<string, long> Progress)> ProgressionAsync(string schema, CancellationToken ct)
     {
@@ -74,7 +74,7 @@ internal static class Database
         await connection.OpenAsync(ct);
         await using var highest = new NpgsqlCommand($"select coalesce(max(seq_id), 0) from \"{schema}\".mt_events", connection);
         var top = (long)(await highest.ExecuteScalarAsync(ct))!;
-        await using var command = new NpgsqlCommand($"select name, last_seq_id from \"{schema}\".mt_event_progression where name <> 'HighWaterMark' order by name", connection);
+        await using var command = new NpgsqlCommand($"select name, last_seq_id from \"{schema}\".mt_event_progression where name like '%:%' order by name", connection);
         await using var reader = await command.ExecuteReaderAsync(ct);
         var progress = new Dictionary<string, long>();
         while (await reader.ReadAsync(ct))
