@@ -50,8 +50,8 @@ ensure_postgres() {
     [ "$(run_sql "SELECT 1 FROM pg_database WHERE datname='$db'")" = 1 ] || run_sql "CREATE DATABASE $db OWNER marketplace"
     # Search's trigram index needs pg_trgm; created once per database in public, where every schema finds it
     # (db-apply also creates it where missing: it is a trusted extension, the database owner may).
-    if [ "$(id -u)" = 0 ]; then su postgres -c "psql -p $PGPORT -d $db -v ON_ERROR_STOP=1 -qtA -c 'CREATE EXTENSION IF NOT EXISTS pg_trgm WITH SCHEMA public'"
-    else psql -h 127.0.0.1 -p "$PGPORT" -U postgres -d "$db" -v ON_ERROR_STOP=1 -qtA -c 'CREATE EXTENSION IF NOT EXISTS pg_trgm WITH SCHEMA public'; fi
+    if [ "$(id -u)" = 0 ]; then su postgres -c "PGOPTIONS=--client-min-messages=warning psql -p $PGPORT -d $db -v ON_ERROR_STOP=1 -qtA -c 'CREATE EXTENSION IF NOT EXISTS pg_trgm WITH SCHEMA public'"
+    else PGOPTIONS=--client-min-messages=warning psql -h 127.0.0.1 -p "$PGPORT" -U postgres -d "$db" -v ON_ERROR_STOP=1 -qtA -c 'CREATE EXTENSION IF NOT EXISTS pg_trgm WITH SCHEMA public'; fi
   done
   # The test suite runs several hosts at once, each with its own pool and daemon.
   if [ "$(run_sql "SHOW max_connections")" -lt 300 ]; then
