@@ -28,7 +28,11 @@ param packageUrl string
 @secure()
 param blobUrlKey string = base64('${newGuid()}${newGuid()}')
 
-@description('Typesense comes with the search issue: declared now, passed through as settings.')
+@description('Base64 32-byte Ed25519 seed of the registry key (checkpoints, webhook signatures): every app signs with it and clients pin it, so keep it across deployments.')
+@secure()
+param registrySigningKey string
+
+@description('Typesense: the cluster URL (empty = PostgreSQL full-text search) and the alias searched and fed.')
 param typesenseUrl string = ''
 param typesenseCollection string = 'packages'
 
@@ -86,6 +90,12 @@ resource urlKeySecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = {
   properties: { value: blobUrlKey }
 }
 
+resource registryKeySecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = {
+  parent: vault
+  name: 'registry-signing-key'
+  properties: { value: registrySigningKey }
+}
+
 resource plan 'Microsoft.Web/serverfarms@2023-12-01' = {
   name: 'plan-${name}-${suffix}'
   location: location
@@ -113,6 +123,7 @@ var commonSettings = [
   { name: 'Blobs__File__UrlKey', value: '@Microsoft.KeyVault(SecretUri=${urlKeySecret.properties.secretUri})' }
   { name: 'Typesense__Url', value: typesenseUrl }
   { name: 'Typesense__Collection', value: typesenseCollection }
+  { name: 'Registry__SigningKey', value: '@Microsoft.KeyVault(SecretUri=${registryKeySecret.properties.secretUri})' }
 ]
 
 var apps = [
