@@ -16,20 +16,7 @@ public sealed class SearchEntry
     public List<SearchVersion> Versions { get; set; } = [];
     public long Downloads { get; set; }
 
-    public SearchVersion? Shown
-    {
-        get
-        {
-            SearchVersion? prerelease = null;
-            for (var i = Versions.Count - 1; i >= 0; i--)
-            {
-                if (Versions[i].Yanked) continue;
-                if (!SemanticVersion.Parse(Versions[i].Version).Value!.IsPrerelease) return Versions[i];
-                prerelease ??= Versions[i];
-            }
-            return prerelease;
-        }
-    }
+    public SearchVersion? Shown => VersionOrder.Latest(Versions, v => v.Version, v => v.Yanked);
 
     public bool Visible => Versions.Any(v => !v.Yanked);
 
@@ -48,10 +35,7 @@ public sealed class SearchEntry
                 if (Versions.Any(v => v.Key == p.VersionKey)) return false;
                 if (Versions.Count == 0) DisplayName = p.DisplayName;
                 Name = p.Name;
-                var version = SemanticVersion.Parse(p.Version).Value!;
-                var at = Versions.Count;
-                while (at > 0 && SemanticVersion.Parse(Versions[at - 1].Version).Value! > version) at--;
-                Versions.Insert(at, new SearchVersion
+                Versions.Insert(VersionOrder.InsertionIndex(Versions, v => v.Version, p.Version), new SearchVersion
                 {
                     Key = p.VersionKey,
                     Version = p.Version,

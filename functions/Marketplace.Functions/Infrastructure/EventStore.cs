@@ -23,7 +23,7 @@ public static class EventStore
         Serverless.DatabaseConnection.EnsureConfigured(configuration);
         var schema = configuration["Marten:Schema"] ?? "marketplace";
         var daemon = configuration["Marten:Daemon"] ?? "Solo";
-        var postgresSearch = (configuration.GetSection("Search").Get<Search.SearchOptions>() ?? new Search.SearchOptions()).Resolve(configuration) == Search.SearchAdapter.Postgres;
+        var postgresSearch = Search.SearchOptions.From(configuration).Adapter == Search.SearchAdapter.Postgres;
 
         var marten = services.AddMarten(sp =>
         {

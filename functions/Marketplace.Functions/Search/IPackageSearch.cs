@@ -17,6 +17,25 @@ public interface IPackageSearch
     string ProgressionName { get; }
 }
 
+/// <summary>
+/// The search index cannot answer (down, overloaded, refused the call): the endpoint answers 503 <c>unavailable</c>.
+/// Adapters throw their own subclasses; the endpoint knows only this one.
+/// </summary>
+public class SearchUnavailableException : Exception
+{
+    public SearchUnavailableException()
+    {
+    }
+
+    public SearchUnavailableException(string message) : base(message)
+    {
+    }
+
+    public SearchUnavailableException(string message, Exception? innerException) : base(message, innerException)
+    {
+    }
+}
+
 public enum SearchAdapter { Postgres, Typesense }
 
 public sealed class SearchOptions
@@ -26,4 +45,11 @@ public sealed class SearchOptions
 
     public SearchAdapter Resolve(IConfiguration configuration) =>
         Adapter ?? (string.IsNullOrWhiteSpace(configuration["Typesense:Url"]) ? SearchAdapter.Postgres : SearchAdapter.Typesense);
+
+    /// <summary>The <c>Search</c> section and the adapter it picks: one reading for the services and the store.</summary>
+    public static (SearchOptions Options, SearchAdapter Adapter) From(IConfiguration configuration)
+    {
+        var options = configuration.GetSection("Search").Get<SearchOptions>() ?? new SearchOptions();
+        return (options, options.Resolve(configuration));
+    }
 }

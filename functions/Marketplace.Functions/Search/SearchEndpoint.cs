@@ -25,10 +25,10 @@ public static class SearchEndpoint
         {
             result = await search.SearchAsync(query.Value!, ct);
         }
-        catch (Typesense.TypesenseException e)
+        catch (SearchUnavailableException e)
         {
-            // The search cluster is down or refused the query: the registry itself is fine, so not a 500.
-            http.RequestServices.GetRequiredService<ILogger<SearchResult>>().LogWarning(e, "Search failed in Typesense");
+            // The search index is down or refused the query: the registry itself is fine, so not a 500.
+            http.RequestServices.GetRequiredService<ILogger<SearchResult>>().LogWarning(e, "The search index could not answer");
             http.Response.Headers.RetryAfter = "5";
             return DomainError.Unavailable("Search is unavailable for a moment; retry shortly.").ToProblem();
         }

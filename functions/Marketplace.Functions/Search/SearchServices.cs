@@ -7,9 +7,9 @@ public static class SearchServices
 {
     public static IServiceCollection AddSearch(this IServiceCollection services, IConfiguration configuration)
     {
-        var options = configuration.GetSection("Search").Get<SearchOptions>() ?? new SearchOptions();
+        var (options, adapter) = SearchOptions.From(configuration);
         services.AddSingleton(options);
-        return options.Resolve(configuration) switch
+        return adapter switch
         {
             SearchAdapter.Typesense => services.AddTypesenseSearch(configuration),
             _ => services.AddSingleton<IPackageSearch, PostgresSearch>(),

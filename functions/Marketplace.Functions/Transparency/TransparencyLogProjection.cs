@@ -1,8 +1,8 @@
-using System.Text;
 using JasperFx.Events;
 using JasperFx.Events.Projections;
 using Marketplace.Functions.Events;
 using Marketplace.Packages;
+using Marketplace.Projections;
 using Marketplace.Transparency;
 using Marten;
 using Marten.Events.Projections;
@@ -23,7 +23,6 @@ namespace Marketplace.Functions.Transparency;
 public sealed class TransparencyLogProjection : EventProjection, IJasperFxProjection<IDocumentOperations>
 {
     public const string ProjectionName = "TransparencyLog";
-    private const int RowsPerStatement = 300;
 
     public static string LeavesIn(string schema) => $"{schema}.mkt_tlog_leaves";
     public static string NodesIn(string schema) => $"{schema}.mkt_tlog_nodes";
@@ -69,8 +68,8 @@ public sealed class TransparencyLogProjection : EventProjection, IJasperFxProjec
         var size = (await operations.QueryAsync<long>($"select coalesce(max(index) + 1, 0) from {_leaves}", ct)).Single();
         // The subtrees along the right edge of the current tree: every left sibling a new leaf can need.
         var known = await TransparencyLog.LoadAsync(operations, _leaves, _nodes, MerkleLog.NeededForRoot(size), ct);
-        var leafRows = new List<object[]>(logged.Count);
-        var nodeRows = new List<object[]>();
+        var leafRows = new List<object?[]>(logged.Count);
+        var nodeRows = new List<object?[]>();
         foreach (var e in logged)
         {
             var index = size++;
@@ -90,19 +89,9 @@ public sealed class TransparencyLogProjection : EventProjection, IJasperFxProjec
                 }
             }
         }
-        Insert(operations, $"{_leaves} (index, sequence, hash)", leafRows);
-        Insert(operations, $"{_nodes} (level, index, hash)", nodeRows);
-        Projections.ProjectionMetrics.Applied(ProjectionName, logged);
+        MultiRowInsert.Queue(operations, $"{_leaves} (index, sequence, hash)", "(?, ?, ?)", leafRows);
+        MultiRowInsert.Queue(operations, $"{_nodes} (level, index, hash)", "(?, ?, ?)", nodeRows);
+        ProjectionMetrics.Applied(ProjectionName, logged);
     }
 
-    private static void Insert(IDocumentOperations operations, string into, List<object[]> rows)
-    {
-        foreach (var chunk in rows.Chunk(RowsPerStatement))
-        {
-            var sql = new StringBuilder($"insert into {into} values ");
-            for (var i = 0; i < chunk.Length; i++)
-                sql.Append(i == 0 ? "(?, ?, ?)" : ", (?, ?, ?)");
-            operations.QueueSqlCommand(sql.ToString(), chunk.SelectMany(r => r).ToArray());
-        }
-    }
 }

@@ -1,4 +1,3 @@
-using System.Text;
 using JasperFx.Events;
 using JasperFx.Events.Projections;
 using Marketplace.Downloads;
@@ -18,7 +17,6 @@ namespace Marketplace.Projections.Downloads;
 public sealed class DownloadCountsProjection : EventProjection, IJasperFxProjection<IDocumentOperations>
 {
     public const string ProjectionName = "DownloadCounts";
-    private const int RowsPerStatement = 200;
 
     private const string TableName = "mkt_download_counts";
 
@@ -62,20 +60,8 @@ public sealed class DownloadCountsProjection : EventProjection, IJasperFxProject
             .GroupBy(d => (d.Name, d.VersionKey, Day: DateOnly.FromDateTime(d.DownloadedAt.UtcDateTime)))
             .Select(g => (g.Key, Count: (long)g.Count()))
             .ToList();
-        foreach (var chunk in counts.Chunk(RowsPerStatement))
-        {
-            var sql = new StringBuilder($"insert into {Table} (name, version, day, count) values ");
-            var parameters = new List<object>(chunk.Length * 4);
-            for (var i = 0; i < chunk.Length; i++)
-            {
-                sql.Append(i == 0 ? "(?, ?, ?, ?)" : ", (?, ?, ?, ?)");
-                parameters.Add(chunk[i].Key.Name);
-                parameters.Add(chunk[i].Key.VersionKey);
-                parameters.Add(chunk[i].Key.Day);
-                parameters.Add(chunk[i].Count);
-            }
-            sql.Append($" on conflict (name, version, day) do update set count = {Table}.count + excluded.count");
-            operations.QueueSqlCommand(sql.ToString(), parameters.ToArray());
-        }
+        MultiRowInsert.Queue(operations, $"{Table} (name, version, day, count)", "(?, ?, ?, ?)",
+            counts.Select(c => new object?[] { c.Key.Name, c.Key.VersionKey, c.Key.Day, c.Count }),
+            $"on conflict (name, version, day) do update set count = {Table}.count + excluded.count");
     }
 }

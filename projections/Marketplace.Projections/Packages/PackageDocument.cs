@@ -19,17 +19,8 @@ public sealed class PackageDocument
     /// Highest non-yanked stable version; if there is none, the highest non-yanked pre-release. Expects
     /// <paramref name="versions"/> in ascending precedence, as the projection keeps them, and scans from the top.
     /// </summary>
-    public static string? LatestOf(IReadOnlyList<PackageVersionEntry> versions)
-    {
-        string? prerelease = null;
-        for (var i = versions.Count - 1; i >= 0; i--)
-        {
-            if (versions[i].Yanked) continue;
-            if (!SemanticVersion.Parse(versions[i].Version).Value!.IsPrerelease) return versions[i].Version;
-            prerelease ??= versions[i].Version;
-        }
-        return prerelease;
-    }
+    public static string? LatestOf(IReadOnlyList<PackageVersionEntry> versions) =>
+        VersionOrder.Latest(versions, v => v.Version, v => v.Yanked)?.Version;
 
     /// <summary>Whether an entry (its text may carry build metadata) is the version with this key.</summary>
     public static bool HasKey(PackageVersionEntry entry, string versionKey) =>
@@ -74,12 +65,7 @@ public sealed partial class PackageDocumentProjection : MultiStreamProjection<Pa
             case PackagePublished published:
                 if (doc.Versions.Count == 0) doc.DisplayName = published.DisplayName;
                 if (doc.Versions.Any(v => PackageDocument.HasKey(v, published.VersionKey))) break; // already applied
-                // Versions stay in ascending precedence: find the place of the new one, parsing from the top
-                // (new versions are usually the highest), instead of re-sorting.
-                var newVersion = SemanticVersion.Parse(published.Version).Value!;
-                var at = doc.Versions.Count;
-                while (at > 0 && SemanticVersion.Parse(doc.Versions[at - 1].Version).Value! > newVersion) at--;
-                doc.Versions.Insert(at, new PackageVersionEntry
+                doc.Versions.Insert(VersionOrder.InsertionIndex(doc.Versions, v => v.Version, published.Version), new PackageVersionEntry
                 {
                     Version = published.Version,
                     Sha256 = published.Sha256,

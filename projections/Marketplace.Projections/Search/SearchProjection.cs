@@ -170,20 +170,9 @@ public sealed class SearchProjection : EventProjection, IJasperFxProjection<IDoc
 
     private void AddToFacets(IDocumentOperations operations, IReadOnlyList<KeyValuePair<(string Facet, string Value), long>> deltas)
     {
-        foreach (var chunk in deltas.Chunk(200))
-        {
-            var sql = new System.Text.StringBuilder($"insert into {FacetsTable} (facet, value, count) values ");
-            var parameters = new List<object>(chunk.Length * 3);
-            for (var i = 0; i < chunk.Length; i++)
-            {
-                sql.Append(i == 0 ? "(?, ?, ?)" : ", (?, ?, ?)");
-                parameters.Add(chunk[i].Key.Facet);
-                parameters.Add(chunk[i].Key.Value);
-                parameters.Add(chunk[i].Value);
-            }
-            sql.Append($" on conflict (facet, value) do update set count = {FacetsTable}.count + excluded.count");
-            operations.QueueSqlCommand(sql.ToString(), parameters.ToArray());
-        }
+        MultiRowInsert.Queue(operations, $"{FacetsTable} (facet, value, count)", "(?, ?, ?)",
+            deltas.Select(d => new object?[] { d.Key.Facet, d.Key.Value, d.Value }),
+            $"on conflict (facet, value) do update set count = {FacetsTable}.count + excluded.count");
     }
 
     private void Upsert(IDocumentOperations operations, SearchEntry entry)

@@ -4,7 +4,7 @@ namespace Marketplace.Functions.Search.Typesense;
 /// Typesense refused a call (<see cref="StatusCode"/> and Typesense's own <see cref="TypesenseMessage"/>), or could
 /// not be reached at all (no status).
 /// </summary>
-public sealed class TypesenseException : Exception
+public sealed class TypesenseException : SearchUnavailableException
 {
     public TypesenseException()
     {

@@ -30,8 +30,7 @@ namespace Marketplace.Functions.Webhooks.Delivering;
 public sealed class WebhookOutbox : SubscriptionBase
 {
     public const string SubscriptionName = "WebhookOutbox";
-    public const string DownloadedType = "dev.marketplace.package.downloaded";
-    private const int RowsPerStatement = 100;
+    public static readonly string DownloadedType = RegistryCloudEvents.TypeOf(typeof(Downloaded))!;
 
     private readonly WebhookDispatchSignal _signal;
     private readonly TimeProvider _time;
@@ -94,14 +93,9 @@ public sealed class WebhookOutbox : SubscriptionBase
             else operations.Store(route);
         }
         var table = WebhookDeliveryTable.In(operations.DocumentStore.Options.DatabaseSchemaName);
-        foreach (var chunk in rows.Chunk(RowsPerStatement))
-        {
-            var sql = new StringBuilder($"insert into {table} (subscription_id, event_id, sequence, event_type, package, order_key, body, state, next_attempt_at, created_at) values ");
-            for (var i = 0; i < chunk.Length; i++)
-                sql.Append(i == 0 ? "" : ", ").Append("(?, ?, ?, ?, nullif(?, ''), ?, ?, 'pending', ?, ?)");
-            sql.Append(" on conflict (subscription_id, event_id) do nothing");
-            operations.QueueSqlCommand(sql.ToString(), chunk.SelectMany(r => r).ToArray()!);
-        }
+        MultiRowInsert.Queue(operations,
+            $"{table} (subscription_id, event_id, sequence, event_type, package, order_key, body, state, next_attempt_at, created_at)",
+            "(?, ?, ?, ?, nullif(?, ''), ?, ?, 'pending', ?, ?)", rows, "on conflict (subscription_id, event_id) do nothing");
         ProjectionMetrics.Applied(SubscriptionName, page.Events);
         return rows.Count > 0 ? new WakeDispatcher(_signal) : NullChangeListener.Instance;
     }

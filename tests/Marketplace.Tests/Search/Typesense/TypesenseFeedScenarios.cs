@@ -165,6 +165,27 @@ public sealed class TypesenseFeedScenarios(TypesenseFixture fixture) : IClassFix
     }
 
     [Fact]
+    public async Task a_search_while_typesense_fails_answers_503_unavailable_with_retry_after()
+    {
+        Typesense.SearchFailure = (503, "Not Ready or Lagging");
+        try
+        {
+            var result = await fixture.Host.Scenario(s =>
+            {
+                s.Get.Url("/v1/search?q=serde");
+                s.StatusCodeShouldBe(503);
+            });
+            var problem = System.Text.Json.JsonDocument.Parse(await result.ReadAsTextAsync()).RootElement;
+            Assert.Equal("unavailable", problem.GetProperty("code").GetString());
+            Assert.Equal("5", result.Context.Response.Headers.RetryAfter.ToString());
+        }
+        finally
+        {
+            Typesense.SearchFailure = null;
+        }
+    }
+
+    [Fact]
     public async Task a_reindex_fills_a_new_collection_swaps_the_alias_and_drops_the_old_one()
     {
         var kept = UniqueName("kept");
