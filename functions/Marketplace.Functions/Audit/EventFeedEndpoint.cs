@@ -40,18 +40,11 @@ public static class EventFeedEndpoint
         var normalized = Marketplace.Packages.PackageName.Normalize(name);
         if (normalized.Error is { } error) return error.ToProblem();
         await using var session = store.QuerySession();
-        var progress = await store.Advanced.AllProjectionProgress(token: ct);
-        var highWaterMark = progress.FirstOrDefault(p => p.ShardName == ShardState.HighWaterMark)?.Sequence ?? 0;
+        var highWaterMark = await HighWaterMarkAsync(store, ct);
         var events = (await session.Events.FetchStreamAsync(normalized.Value!, token: ct)).Where(e => e.Sequence <= highWaterMark).ToList();
         if (events.Count == 0)
             return DomainError.NotFound($"Package {normalized.Value} does not exist (or is not visible yet).").ToProblem();
-        http.Response.ContentType = "application/x-ndjson; charset=utf-8";
-        http.Response.Headers.CacheControl = "no-cache";
-        foreach (var e in events.Where(e => RegistryCloudEvents.IsMapped(e.EventType)))
-        {
-            await http.Response.Body.WriteAsync(RegistryCloudEvents.Serialize(e), ct);
-            await http.Response.Body.WriteAsync("\n"u8.ToArray(), ct);
-        }
+        await WriteLinesAsync(http, events, ct);
         return TypedResults.Empty;
     }
 
@@ -65,25 +58,36 @@ public static class EventFeedEndpoint
             return DomainError.InvalidRequest($"limit is an integer from 1 to {MaxLimit}.").ToProblem();
 
         await using var session = store.QuerySession();
-        var progress = await store.Advanced.AllProjectionProgress(token: ct);
-        var highWaterMark = progress.FirstOrDefault(p => p.ShardName == ShardState.HighWaterMark)?.Sequence ?? 0;
+        var highWaterMark = await HighWaterMarkAsync(store, ct);
         var events = await session.Events.QueryAllRawEvents()
             .Where(e => e.Sequence > from && e.Sequence <= highWaterMark)
             .OrderBy(e => e.Sequence)
             .Take(count)
             .ToListAsync(ct);
 
-        http.Response.ContentType = "application/x-ndjson; charset=utf-8";
-        http.Response.Headers.CacheControl = "no-cache";
         http.Response.Headers["X-High-Water-Mark"] = highWaterMark.ToString(CultureInfo.InvariantCulture);
         // Where to go on from: the last sequence this page covered, even when its last events were not for the
         // feed (Marten's tombstones of failed transactions), so an empty page means the end only when this equals after.
         http.Response.Headers["X-Last-Sequence"] = (events.Count > 0 ? events[^1].Sequence : from).ToString(CultureInfo.InvariantCulture);
+        await WriteLinesAsync(http, events, ct);
+        return TypedResults.Empty;
+    }
+
+    /// <summary>The daemon's high-water mark: every sequence at or below it is committed or a known gap.</summary>
+    private static async Task<long> HighWaterMarkAsync(IDocumentStore store, CancellationToken ct) =>
+        (await store.Advanced.AllProjectionProgress(token: ct)).FirstOrDefault(p => p.ShardName == ShardState.HighWaterMark)?.Sequence ?? 0;
+
+    /// <summary>The events as feed lines: each one's CloudEvent JSON (the bytes the transparency log hashes) and a newline.</summary>
+    private static async Task WriteLinesAsync(HttpContext http, IEnumerable<JasperFx.Events.IEvent> events, CancellationToken ct)
+    {
+        http.Response.ContentType = "application/x-ndjson; charset=utf-8";
+        http.Response.Headers.CacheControl = "no-cache";
         foreach (var e in events.Where(e => RegistryCloudEvents.IsMapped(e.EventType)))
         {
             await http.Response.Body.WriteAsync(RegistryCloudEvents.Serialize(e), ct);
-            await http.Response.Body.WriteAsync("\n"u8.ToArray(), ct);
+            await http.Response.Body.WriteAsync(Newline, ct);
         }
-        return TypedResults.Empty;
     }
+
+    private static readonly ReadOnlyMemory<byte> Newline = "\n"u8.ToArray();
 }
