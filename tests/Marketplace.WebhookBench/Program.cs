@@ -38,11 +38,11 @@ builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
     ["Webhooks:Concurrency"] = options.Concurrency.ToString(CultureInfo.InvariantCulture),
     ["Observability:Metrics"] = "none",
     ["Logging:LogLevel:Default"] = "Warning",
+    // The app wakes its daemon by LISTEN/NOTIFY (Marten:ListenNotify, on by default); --poll measures polling alone.
+    ["Marten:ListenNotify"] = options.Poll ? "false" : "true",
 });
 builder.WebHost.ConfigureKestrel(k => k.Listen(System.Net.IPAddress.Loopback, 0));
 builder.Services.AddMarketplace(builder.Configuration);
-if (options.ListenNotify)
-    builder.Services.ConfigureMarten(o => o.Events.UseListenNotifyForEventAppends = true);
 var app = builder.Build();
 app.MapMarketplace();
 await app.StartAsync();
@@ -51,7 +51,7 @@ using var http = new HttpClient { BaseAddress = new Uri(baseUrl) };
 var store = app.Services.GetRequiredService<IDocumentStore>();
 
 Console.WriteLine($"webhook benchmark: {Environment.ProcessorCount} cores, schema {schema}, receiver {receiver.Url}, " +
-    $"dispatcher concurrency {options.Concurrency}, daemon wake-up {(options.ListenNotify ? "LISTEN/NOTIFY" : "polling (Marten defaults)")}");
+    $"dispatcher concurrency {options.Concurrency}, daemon wake-up {(options.Poll ? "polling only (--poll)" : "LISTEN/NOTIFY (the app's default)")}");
 
 var throughputs = new List<double>();
 var burstLatencies = new List<double>();
