@@ -96,7 +96,8 @@ public sealed class WebhookStatementScenarios(WebhookFixture fixture)
 
         var (unauthorized, code, _) = await Host.GetAuthorized($"/v1/webhooks/{sub.Id:D}", null);
         Assert.Equal((401, "unauthorized"), (unauthorized, code));
-        (unauthorized, code, _) = await Host.GetAuthorized($"/v1/webhooks/{sub.Id:D}", sub.Secret[..^2] + "A=");
+        (unauthorized, code, _) = await Host.GetAuthorized($"/v1/webhooks/{sub.Id:D}", Tampered(sub.Secret));
+        Assert.NotEqual(sub.Secret, Tampered(sub.Secret));
         Assert.Equal((401, "unauthorized"), (unauthorized, code));
         (unauthorized, code, _) = await Host.GetAuthorized($"/v1/webhooks/{sub.Id:D}/deliveries", null);
         Assert.Equal((401, "unauthorized"), (unauthorized, code));
@@ -144,5 +145,12 @@ public sealed class WebhookStatementScenarios(WebhookFixture fixture)
     {
         await using var session = fixture.Store.QuerySession();
         return await session.Query<WebhookEndpoint>().CountAsync();
+    }
+
+    /// <summary>The secret with one character before its padding changed to another: always a different secret.</summary>
+    private static string Tampered(string secret)
+    {
+        var i = secret.TrimEnd('=').Length - 2;
+        return secret[..i] + (secret[i] == 'A' ? 'B' : 'A') + secret[(i + 1)..];
     }
 }
