@@ -79,8 +79,8 @@ public static class ProjectionCatchUp
 
     private static DomainError? Refusal(ProjectionOptions options, IConfiguration configuration)
     {
-        if (string.Equals(configuration["Marten:Daemon"] ?? "Solo", "Solo", StringComparison.OrdinalIgnoreCase))
-            return DomainError.Conflict("This instance runs the async daemon in-process (Marten:Daemon=Solo); a catch-up beside it would be a second daemon.");
+        if (Infrastructure.EventStore.RunsDaemon(configuration))
+            return DomainError.Conflict($"This instance runs the async daemon in-process (Marten:Daemon={Infrastructure.EventStore.DaemonModeOf(configuration)}); a catch-up beside it would be a second daemon.");
         if (!options.CatchUpEndpoint)
             return DomainError.NotFound("No such route on this instance.");
         return null;
