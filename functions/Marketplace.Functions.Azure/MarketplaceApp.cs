@@ -77,7 +77,13 @@ public sealed class MarketplaceApp : IAsyncDisposable
             {
                 var context = application.CreateContext(features);
                 Exception? error = null;
-                try { await application.ProcessRequestAsync(context); }
+                try
+                {
+                    await application.ProcessRequestAsync(context);
+                    // As a server does at the end of a request: start the response (its OnStarting callbacks, the
+                    // security headers among them, run now) while the app's context is still alive.
+                    if (features.Get<IHttpResponseBodyFeature>() is { } body) await body.StartAsync();
+                }
                 catch (Exception e) { error = e; throw; }
                 finally { application.DisposeContext(context, error); }
             };
