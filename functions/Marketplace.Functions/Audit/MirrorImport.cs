@@ -51,7 +51,7 @@ public static class MirrorImport
         await foreach (var line in lines.WithCancellation(ct))
         {
             if (string.IsNullOrWhiteSpace(line)) continue;
-            var cloudEvent = RegistryCloudEvents.Parse(Encoding.UTF8.GetBytes(line));
+            var (cloudEvent, _) = RegistryCloudEvents.Parse(Encoding.UTF8.GetBytes(line));
             var type = RegistryCloudEvents.EventTypeOf(cloudEvent.Type ?? "")
                 ?? throw new InvalidDataException($"Line {count + 1}: unknown event type {cloudEvent.Type}.");
             var data = RegistryCloudEvents.DataOf(cloudEvent, type);

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Net.Mime;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using CloudNative.CloudEvents;
 using CloudNative.CloudEvents.SystemTextJson;
 using JasperFx.Events;
@@ -21,11 +22,16 @@ public static class RegistryCloudEvents
 {
     public const string ContentType = "application/cloudevents+json; charset=utf-8";
 
-    /// <summary>The <c>sequence</c> extension: the event's global sequence (a JSON number).</summary>
-    public static readonly CloudEventAttribute Sequence = CloudEventAttribute.CreateExtension("sequence", CloudEventAttributeType.Integer);
+    /// <summary>
+    /// The name of the <c>sequence</c> extension: the event's global sequence, a JSON number. It is 64-bit, so from
+    /// 2^31 on it exceeds CloudEvents' 32-bit <c>Integer</c> type; the SDK's attribute model holds only that, so the
+    /// formatter writes it itself (at the place the SDK wrote it: the bytes of every earlier line are unchanged) and
+    /// <see cref="Parse"/> takes it out before the SDK reads the rest.
+    /// </summary>
+    public const string SequenceName = "sequence";
 
     private static readonly JsonSerializerOptions DataJson = new(JsonSerializerDefaults.Web);
-    private static readonly JsonEventFormatter Formatter = new(new JsonSerializerOptions(JsonSerializerDefaults.Web), default);
+    private static readonly SequencedFormatter Formatter = new();
 
     /// <param name="Stream">The stream the event lives in, for a mirror to append it to; null for download streams (grouped by the importer).</param>
     private sealed record Mapping(string Type, Func<object, string> Source, Func<object, string?> Subject, Func<object, string?> Stream);
@@ -71,11 +77,11 @@ public static class RegistryCloudEvents
 
     public static IEnumerable<string> Types => Mappings.Values.Select(m => m.Type).Order(StringComparer.Ordinal);
 
-    public static CloudEvent ToCloudEvent(IEvent e)
+    private static CloudEvent ToCloudEvent(IEvent e)
     {
         if (!Mappings.TryGetValue(e.EventType, out var mapping))
             throw new InvalidOperationException($"No CloudEvents mapping for {e.EventType.Name}.");
-        var cloudEvent = new CloudEvent(CloudEventsSpecVersion.V1_0, [Sequence])
+        var cloudEvent = new CloudEvent(CloudEventsSpecVersion.V1_0)
         {
             Id = e.Id.ToString("D"),
             Source = new Uri(mapping.Source(e.Data), UriKind.Relative),
@@ -85,14 +91,43 @@ public static class RegistryCloudEvents
             Data = JsonSerializer.SerializeToElement(e.Data, e.EventType, DataJson),
         };
         if (mapping.Subject(e.Data) is { } subject) cloudEvent.Subject = subject;
-        cloudEvent[Sequence] = checked((int)e.Sequence);
         return cloudEvent;
     }
 
     /// <summary>The structured-mode JSON bytes of an event (no trailing newline).</summary>
-    public static byte[] Serialize(IEvent e) =>
-        Formatter.EncodeStructuredModeMessage(ToCloudEvent(e), out _).ToArray();
+    public static byte[] Serialize(IEvent e) => Formatter.Encode(ToCloudEvent(e), e.Sequence);
 
-    public static CloudEvent Parse(ReadOnlyMemory<byte> json) =>
-        Formatter.DecodeStructuredModeMessage(json, new ContentType("application/cloudevents+json"), [Sequence]);
+    /// <summary>An event line read back: the CloudEvent (without the extension) and its sequence.</summary>
+    public static (CloudEvent Event, long Sequence) Parse(ReadOnlyMemory<byte> json)
+    {
+        var node = JsonNode.Parse(json.Span) as JsonObject ?? throw new InvalidDataException("An event line is not a JSON object.");
+        var sequence = node[SequenceName] is JsonValue v && v.TryGetValue<long>(out var n)
+            ? n
+            : throw new InvalidDataException("An event line has no numeric 'sequence'.");
+        node.Remove(SequenceName);
+        var cloudEvent = Formatter.DecodeStructuredModeMessage(JsonSerializer.SerializeToUtf8Bytes(node), new ContentType("application/cloudevents+json"), null);
+        return (cloudEvent, sequence);
+    }
+
+    /// <summary>
+    /// The SDK's formatter, writing <c>"sequence": n</c> as the last attribute, just before <c>data</c> (every event
+    /// has data), which is where the SDK put its one extension attribute.
+    /// </summary>
+    private sealed class SequencedFormatter() : JsonEventFormatter(new JsonSerializerOptions(JsonSerializerDefaults.Web), default)
+    {
+        [ThreadStatic] private static long? _sequence;
+
+        public byte[] Encode(CloudEvent cloudEvent, long sequence)
+        {
+            _sequence = sequence;
+            try { return EncodeStructuredModeMessage(cloudEvent, out _).ToArray(); }
+            finally { _sequence = null; }
+        }
+
+        protected override void EncodeStructuredModeData(CloudEvent cloudEvent, Utf8JsonWriter writer)
+        {
+            if (_sequence is { } sequence) writer.WriteNumber(SequenceName, sequence);
+            base.EncodeStructuredModeData(cloudEvent, writer);
+        }
+    }
 }

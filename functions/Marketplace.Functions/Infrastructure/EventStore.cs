@@ -22,7 +22,7 @@ public static class EventStore
     {
         Serverless.DatabaseConnection.EnsureConfigured(configuration);
         var schema = configuration["Marten:Schema"] ?? "marketplace";
-        var daemon = configuration["Marten:Daemon"] ?? "Solo";
+        var daemon = DaemonModeOf(configuration);
         var postgresSearch = Search.SearchOptions.From(configuration).Adapter == Search.SearchAdapter.Postgres;
 
         var marten = services.AddMarten(sp =>
@@ -55,14 +55,47 @@ public static class EventStore
             o.Projections.Errors.SkipApplyErrors = false;
             o.Projections.Errors.SkipSerializationErrors = false;
             o.Projections.Errors.SkipUnknownEvents = false;
+            // HotCold: every projection shard and subscription is a PostgreSQL session advisory lock (ids derived from
+            // DaemonLockId); an instance runs what it holds, the others poll for free locks and take over when a
+            // holder's session ends (a dead process's connection goes with it). The base id is the schema's, so two
+            // registries in one database never contend.
+            o.Projections.DaemonLockId = configuration.GetValue<int?>("Marten:DaemonLockId") ?? DaemonLockIdOf(schema);
+            if (configuration.GetValue<TimeSpan?>("Marten:LeadershipPollingTime") is { } leadership)
+                o.Projections.LeadershipPollingTime = (int)leadership.TotalMilliseconds;
+            if (configuration.GetValue<TimeSpan?>("Marten:HealthCheckPollingTime") is { } health)
+                o.Projections.HealthCheckPollingTime = health;
             o.AutoCreateSchemaObjects = configuration.GetValue("Marten:ApplySchemaOnStartup", true) ? AutoCreate.CreateOrUpdate : AutoCreate.None;
             return o;
         }).UseLightweightSessions();
 
         if (configuration.GetValue("Marten:ApplySchemaOnStartup", true))
             marten.ApplyAllDatabaseChangesOnStartup();
-        if (string.Equals(daemon, "Solo", StringComparison.OrdinalIgnoreCase))
-            marten.AddAsyncDaemon(DaemonMode.Solo);
+        if (daemon != DaemonMode.Disabled)
+            marten.AddAsyncDaemon(daemon);
         return services;
+    }
+
+    /// <summary>
+    /// <c>Marten:Daemon</c>: <c>Solo</c> (default: the one process of <c>infra/run</c>), <c>HotCold</c> (several
+    /// long-running instances on one database, one leader at a time) or <c>Disabled</c> (a projections function).
+    /// </summary>
+    public static DaemonMode DaemonModeOf(IConfiguration configuration)
+    {
+        var value = configuration["Marten:Daemon"] ?? "Solo";
+        return Enum.TryParse<DaemonMode>(value, ignoreCase: true, out var mode) && mode is DaemonMode.Solo or DaemonMode.HotCold or DaemonMode.Disabled
+            ? mode
+            : throw new InvalidOperationException($"Marten:Daemon is '{value}'; use Solo, HotCold or Disabled.");
+    }
+
+    /// <summary>True where this process runs the async daemon (Solo, or HotCold as leader or standby).</summary>
+    public static bool RunsDaemon(IConfiguration configuration) => DaemonModeOf(configuration) != DaemonMode.Disabled;
+
+    /// <summary>A stable advisory-lock id per schema (FNV-1a of its name, kept positive).</summary>
+    public static int DaemonLockIdOf(string schema)
+    {
+        var hash = 2166136261u;
+        foreach (var c in schema.ToLowerInvariant())
+            hash = (hash ^ c) * 16777619u;
+        return (int)(hash & 0x3fffffff) + 1;
     }
 }

@@ -77,10 +77,26 @@ public static class ProjectionCatchUp
         return TypedResults.Ok(new AzureInvocationResult(new Dictionary<string, object>(), [], null));
     }
 
+    /// <summary>
+    /// A scheduled run outside HTTP (the Azure worker's timer function): the catch-up, receipt pruning, then the due
+    /// webhook deliveries — what <c>POST /internal/projections</c> does. Throws where a daemon runs in-process.
+    /// </summary>
+    public static async Task<CatchUpSummary> CatchUpAndDispatchAsync(IServiceProvider services, string trigger, CancellationToken ct)
+    {
+        var configuration = services.GetRequiredService<IConfiguration>();
+        if (Infrastructure.EventStore.RunsDaemon(configuration))
+            throw new InvalidOperationException($"This instance runs the async daemon in-process (Marten:Daemon={Infrastructure.EventStore.DaemonModeOf(configuration)}); a catch-up beside it would be a second daemon.");
+        var summary = await RunAsync(services.GetRequiredService<IDocumentStore>(), services.GetRequiredService<ProjectionOptions>(), trigger,
+            services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(ProjectionCatchUp)), ct);
+        await services.GetRequiredService<StatementReceiptPruning>().PruneAsync(ct);
+        await services.GetRequiredService<Webhooks.Delivering.WebhookDispatcher>().DrainAsync(ct);
+        return summary;
+    }
+
     private static DomainError? Refusal(ProjectionOptions options, IConfiguration configuration)
     {
-        if (string.Equals(configuration["Marten:Daemon"] ?? "Solo", "Solo", StringComparison.OrdinalIgnoreCase))
-            return DomainError.Conflict("This instance runs the async daemon in-process (Marten:Daemon=Solo); a catch-up beside it would be a second daemon.");
+        if (Infrastructure.EventStore.RunsDaemon(configuration))
+            return DomainError.Conflict($"This instance runs the async daemon in-process (Marten:Daemon={Infrastructure.EventStore.DaemonModeOf(configuration)}); a catch-up beside it would be a second daemon.");
         if (!options.CatchUpEndpoint)
             return DomainError.NotFound("No such route on this instance.");
         return null;

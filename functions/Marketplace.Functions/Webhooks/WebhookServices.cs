@@ -51,7 +51,7 @@ public static class WebhookServices
             o.Projections.Subscribe(sp.GetRequiredService<WebhookOutbox>());
         });
         var inProcess = configuration.GetValue<bool?>("Webhooks:Dispatcher")
-            ?? string.Equals(configuration["Marten:Daemon"] ?? "Solo", "Solo", StringComparison.OrdinalIgnoreCase);
+            ?? Infrastructure.EventStore.RunsDaemon(configuration);
         if (inProcess)
             services.AddHostedService<WebhookDispatchService>();
         return services;

@@ -110,18 +110,7 @@ public sealed class ReplayScenarios(ProjectionsFunctionFixture fixture)
 
     private static async Task<string> Json(IAlbaHost host, string url) => (await host.GetJson(url)).GetRawText();
 
-    private async Task<List<string>> SnapshotAsync()
-    {
-        var schema = fixture.Schema;
-        await using var session = fixture.Store.QuerySession();
-        var rows = new List<string>();
-        foreach (var table in new[] { "mt_doc_packagedocument", "mt_doc_versiondocument" })
-            rows.AddRange(await session.QueryAsync<string>($"select id || ' ' || data::text from {schema}.{table} order by id"));
-        foreach (var table in new[] { DownloadCountsProjection.TableIn(schema), SearchProjection.TableIn(schema), SearchProjection.FacetsTableIn(schema), SearchProjection.DownloadsTableIn(schema), SearchProjection.EntriesTableIn(schema),
-                     TransparencyLogProjection.LeavesIn(schema), TransparencyLogProjection.NodesIn(schema) })
-            rows.AddRange(await session.QueryAsync<string>($"select t::text from {table} t order by t::text"));
-        return rows;
-    }
+    private Task<List<string>> SnapshotAsync() => ReadModelSnapshot.TakeAsync(fixture.Store, fixture.Schema);
 
     /// <summary>An empty registry keeping the imported events' times, with no daemon, like the fixture it mirrors.</summary>
     private sealed class MirrorFixture : FileStoreFixture, IAsyncDisposable
