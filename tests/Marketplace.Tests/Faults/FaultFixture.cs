@@ -6,7 +6,7 @@ using Npgsql;
 namespace Marketplace.Tests.Faults;
 
 /// <summary>The fault suite's own PostgreSQL cluster, and an in-process host on it (daemon in-process, read cache off).</summary>
-public sealed class FaultFixture : IAsyncLifetime
+public sealed class FaultFixture : IAsyncLifetime, IDisposable
 {
     public OwnPostgres Postgres { get; } = new();
     public IAlbaHost Host { get; private set; } = null!;
@@ -56,10 +56,46 @@ public sealed class FaultFixture : IAsyncLifetime
     /// <summary>The checks' own pool (no pooling): the host's pool may still hold connections from before a restart.</summary>
     private string CheckConnection => Postgres.ConnectionString + ";Pooling=false;Application Name=fault-check";
 
+    /// <summary>The app as a process on this cluster, started once for the collection (its own schema and blob folder).</summary>
+    public AppProcess App { get; private set; } = null!;
+    public string AppSchema { get; } = "p_" + Guid.NewGuid().ToString("n")[..12];
+    public HttpClient Http { get; } = new(new SocketsHttpHandler { AllowAutoRedirect = false }) { Timeout = TimeSpan.FromSeconds(20) };
+    private readonly SemaphoreSlim _starting = new(1, 1);
+
+    public async Task<AppProcess> AppAsync()
+    {
+        await _starting.WaitAsync();
+        try
+        {
+            if (App is not null) return App;
+            var app = new AppProcess(new Dictionary<string, string>
+            {
+                ["ConnectionStrings__Marketplace"] = Postgres.ConnectionString,
+                ["Marten__Schema"] = AppSchema,
+                ["Blobs__Store"] = "file",
+                ["Blobs__File__Root"] = BlobRoot + "-app",
+                ["Blobs__File__UrlKey"] = Convert.ToBase64String(new byte[32]),
+                ["Reads__CacheFor"] = "00:00:00",
+                ["Logging__LogLevel__Default"] = "Warning",
+            });
+            await app.StartAsync(Http);
+            return App = app;
+        }
+        finally
+        {
+            _starting.Release();
+        }
+    }
+
+    public void Dispose() => _starting.Dispose();
+
     public IDocumentStore Store => Host.Services.GetRequiredService<IDocumentStore>();
 
     public async Task DisposeAsync()
     {
+        if (App is not null) await App.DisposeAsync();
+        Http.Dispose();
+        if (Directory.Exists(BlobRoot + "-app")) Directory.Delete(BlobRoot + "-app", recursive: true);
         await Host.DisposeAsync();
         await Postgres.DisposeAsync();
         if (Directory.Exists(BlobRoot)) Directory.Delete(BlobRoot, recursive: true);
