@@ -84,7 +84,7 @@ public sealed record ManifestFile(string Name, string Version, PackageManifest M
             throw new ManifestException($"{source}: {error.Detail}");
         foreach (var (dependency, range) in doc.Dependencies ?? new Dictionary<string, string>())
         {
-            if (!SemVersionRange.TryParseNpm(range, out _))
+            if (!DependencyRange.TryParse(range, out _))
                 throw new ManifestException($"{source}: dependency '{dependency}': '{range}' is not an npm-style SemVer range.");
         }
         return new ManifestFile(doc.Name!, doc.Version!, manifest);

@@ -70,7 +70,7 @@ public sealed class Resolver(IPackageSource source)
         var pending = ImmutableQueue<Requirement>.Empty;
         foreach (var (name, range) in roots.Select(r => (Name: Normalize(r.Key, "the install"), Range: r.Value)).OrderBy(r => r.Name, StringComparer.Ordinal))
         {
-            if (!SemVersionRange.TryParseNpm(range, out var parsed))
+            if (!DependencyRange.TryParse(range, out var parsed))
                 throw new ResolutionException(ClientErrorCodes.InvalidRange, $"'{range}' (for {name}) is not an npm-style SemVer range.");
             pending = pending.Enqueue(new Requirement(name, range, parsed, []));
         }
@@ -137,7 +137,7 @@ public sealed class Resolver(IPackageSource source)
             foreach (var (dependency, range) in dependencies.OrderBy(d => d.Key, StringComparer.Ordinal))
             {
                 var dependencyName = PackageName.Normalize(dependency).Value;
-                if (dependencyName is null || !SemVersionRange.TryParseNpm(range, out var parsed))
+                if (dependencyName is null || !DependencyRange.TryParse(range, out var parsed))
                 {
                     Fail(ClientErrorCodes.InvalidRange, $"root → {string.Join(" → ", path)} has an unusable dependency '{dependency}': '{range}'.");
                     usable = false;

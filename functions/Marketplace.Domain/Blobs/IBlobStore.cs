@@ -30,7 +30,7 @@ public interface IBlobStore
 
     Task<bool> ExistsAsync(string sha256, CancellationToken ct);
 
-    /// <summary>Removes a blob this process stored for a publish that then lost a race; never called for published blobs.</summary>
+    /// <summary>Removes a blob; only the orphan collector calls it, for blobs no committed event refers to after a grace period.</summary>
     Task DeleteAsync(string sha256, CancellationToken ct);
 
     /// <summary>A short-lived URL the client is redirected to for download.</summary>
@@ -41,6 +41,15 @@ public interface IBlobStore
 
     /// <summary>Readiness probe: the store answers.</summary>
     Task<bool> IsReachableAsync(CancellationToken ct);
+}
+
+/// <summary>A published blob (not a staged upload) and when it was last written.</summary>
+public sealed record StoredBlob(string Sha256, DateTimeOffset LastModified);
+
+/// <summary>Lists the published blobs, for the orphan collector (an operator task, never on a request path).</summary>
+public interface IBlobInventory
+{
+    IAsyncEnumerable<StoredBlob> ListAsync(CancellationToken ct);
 }
 
 public static class Digest

@@ -154,24 +154,65 @@ public static class WebhookRules
             return WebhookErrors.InvalidUrl($"url has more than {maxLength} characters once normalised.");
         if (!allowPrivateNetworks)
         {
-            var host = uri.DnsSafeHost;
-            if (uri.HostNameType is UriHostNameType.IPv4 or UriHostNameType.IPv6 && IPAddress.TryParse(host, out var address))
+            // Classify the host as a resolver will see it: IDNA-mapped (full-width digits and dots become ASCII),
+            // lowercase, without the root's trailing dot ("127.0.0.1." and "metadata.google.internal." are those hosts).
+            var host = NormalizedHost(uri);
+            if (host is null)
+                return WebhookErrors.InvalidUrl("url's host is not a valid host name.");
+            if (IPAddress.TryParse(host, out var address))
             {
                 var kind = AddressClassifier.Classify(address);
                 if (kind != AddressKind.Public)
                     return WebhookErrors.InvalidUrl($"url points at {address} ({AddressClassifier.Describe(kind)}); only public addresses receive webhooks.");
             }
-            else if (host.Equals("localhost", StringComparison.OrdinalIgnoreCase) || host.EndsWith(".localhost", StringComparison.OrdinalIgnoreCase)
-                     || host.EndsWith(".local", StringComparison.OrdinalIgnoreCase) || host.EndsWith(".internal", StringComparison.OrdinalIgnoreCase))
+            else if (host == "localhost" || host.EndsWith(".localhost", StringComparison.Ordinal)
+                     || host.EndsWith(".local", StringComparison.Ordinal) || host.EndsWith(".internal", StringComparison.Ordinal))
             {
                 return WebhookErrors.InvalidUrl($"url points at {host}, a local name; only public hosts receive webhooks.");
             }
-            else if (!host.TrimEnd('.').Contains('.', StringComparison.Ordinal))
+            else if (!host.Contains('.', StringComparison.Ordinal))
             {
                 return WebhookErrors.InvalidUrl($"url's host '{host}' is a single-label name; use a public, fully qualified name.");
             }
+            else if (host[(host.LastIndexOf('.') + 1)..].All(char.IsAsciiDigit))
+            {
+                // WHATWG URL parsers read a host ending in a number as an IPv4 address ("1.2.3.0x7f", "127.1.").
+                return WebhookErrors.InvalidUrl($"url's host '{host}' ends in a number, which URL parsers read as an IPv4 address.");
+            }
         }
         return WebhookUrl.Of(uri);
+    }
+
+    /// <summary>
+    /// The host as a resolver sees it: UTS #46's width mapping (full-width letters, digits and dots, ideographic full
+    /// stops become ASCII: done here because the functions run with invariant globalization, where IDNA does no
+    /// mapping), lowercase, IPv6 without brackets, trailing dots removed, other non-ASCII labels in punycode; null
+    /// when nothing usable is left.
+    /// </summary>
+    public static string? NormalizedHost(Uri uri)
+    {
+        var raw = uri.HostNameType == UriHostNameType.IPv6 ? uri.DnsSafeHost : uri.Host;
+        var mapped = new StringBuilder(raw.Length);
+        foreach (var c in raw)
+        {
+            mapped.Append(c switch
+            {
+                >= '\uFF01' and <= '\uFF5E' => (char)(c - 0xFEE0),   // full-width ASCII
+                '\u3002' or '\uFF61' => '.',                         // ideographic and half-width ideographic full stop
+                _ => c,
+            });
+        }
+        var host = mapped.ToString().Trim('[', ']').TrimEnd('.').ToLowerInvariant();
+        if (host.Length == 0 || host.Contains("..", StringComparison.Ordinal)) return null;
+        if (host.All(char.IsAscii)) return host;
+        try
+        {
+            return new System.Globalization.IdnMapping().GetAscii(host).ToLowerInvariant();
+        }
+        catch (ArgumentException)
+        {
+            return null;
+        }
     }
 
     /// <summary>Known types only, no duplicates; kept sorted so equal filters compare equal. Empty means every type but downloads.</summary>

@@ -18,7 +18,7 @@ public sealed class FileBlobOptions
 /// Blobs as files, served by the app itself through HMAC-signed, expiring URLs. Writes go to a temporary
 /// file, are flushed to disk and then renamed into place, so a blob is either whole or absent.
 /// </summary>
-public sealed class FileBlobStore : IBlobStore
+public sealed class FileBlobStore : IBlobStore, IBlobInventory
 {
     private readonly string _root;
     private readonly byte[] _urlKey;
@@ -111,6 +111,20 @@ public sealed class FileBlobStore : IBlobStore
         return Task.CompletedTask;
     }
 
+    public async IAsyncEnumerable<StoredBlob> ListAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
+    {
+        var folder = Path.Combine(_root, "sha256");
+        if (!Directory.Exists(folder)) yield break;
+        foreach (var file in Directory.EnumerateFiles(folder, "*", SearchOption.AllDirectories))
+        {
+            ct.ThrowIfCancellationRequested();
+            var name = Path.GetFileName(file);
+            if (!Digest.IsSha256Hex(name)) continue;
+            yield return new StoredBlob(name, new DateTimeOffset(File.GetLastWriteTimeUtc(file), TimeSpan.Zero));
+        }
+        await Task.CompletedTask;
+    }
+
     public FileStream? OpenRead(string sha256) =>
         File.Exists(BlobPath(sha256)) ? new FileStream(BlobPath(sha256), FileMode.Open, FileAccess.Read, FileShare.Read, 81920, FileOptions.Asynchronous) : null;
 
@@ -129,7 +143,12 @@ public sealed class FileBlobStore : IBlobStore
         var expires = expiresAt.ToUnixTimeSeconds();
         var sig = Sign($"PUT\n{sha256}\n{size}\n{expires}");
         var url = new Uri(requestBase, $"/v1/blobs/uploads/sha256/{sha256}?size={size}&expires={expires}&sig={sig}");
-        return new PresignedUpload(url, new Dictionary<string, string> { ["Content-Type"] = "application/octet-stream" },
+        // Length and digest are in the signed URL; the receiver refuses another length and hashes what it receives.
+        return new PresignedUpload(url, new Dictionary<string, string>
+        {
+            ["Content-Type"] = "application/octet-stream",
+            ["Content-Length"] = size.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        },
             DateTimeOffset.FromUnixTimeSeconds(expires));
     }
 

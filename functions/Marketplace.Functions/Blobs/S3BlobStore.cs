@@ -21,7 +21,7 @@ public sealed class S3BlobOptions
 }
 
 /// <summary>Blobs in S3: presigned GETs (or CDN URLs) for downloads, presigned PUTs into <c>uploads/</c> for large blobs.</summary>
-public sealed class S3BlobStore : IBlobStore, IDisposable
+public sealed class S3BlobStore : IBlobStore, IBlobInventory, IDisposable
 {
     // Made on first use: a function whose routes never touch S3 (reads; downloads behind the CDN) never pays for it.
     private readonly Lazy<AmazonS3Client> _client;
@@ -170,7 +170,7 @@ public sealed class S3BlobStore : IBlobStore, IDisposable
     public PresignedUpload PresignUpload(string sha256, long size, TimeSpan lifetime, Uri requestBase)
     {
         var expires = _time.GetUtcNow().UtcDateTime.Add(lifetime);
-        var url = S3.GetPreSignedURL(new GetPreSignedUrlRequest
+        var request = new GetPreSignedUrlRequest
         {
             BucketName = _options.Bucket,
             Key = UploadKey(sha256),
@@ -178,9 +178,38 @@ public sealed class S3BlobStore : IBlobStore, IDisposable
             Expires = expires,
             ContentType = "application/octet-stream",
             Protocol = _http ? Protocol.HTTP : Protocol.HTTPS,
-        });
-        return new PresignedUpload(new Uri(url), new Dictionary<string, string> { ["Content-Type"] = "application/octet-stream" },
-            new DateTimeOffset(expires, TimeSpan.Zero));
+        };
+        // Signed into the URL (X-Amz-SignedHeaders): S3 refuses a PUT of another length, and checks the body against
+        // the SHA-256, so a URL cannot be used to store anything but the announced blob.
+        var checksum = Convert.ToBase64String(Convert.FromHexString(sha256));
+        request.Headers.ContentLength = size;
+        request.Headers["x-amz-checksum-sha256"] = checksum;
+        var url = S3.GetPreSignedURL(request);
+        return new PresignedUpload(new Uri(url), new Dictionary<string, string>
+        {
+            ["Content-Type"] = "application/octet-stream",
+            ["Content-Length"] = size.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["x-amz-checksum-sha256"] = checksum,
+        }, new DateTimeOffset(expires, TimeSpan.Zero));
+    }
+
+    public async IAsyncEnumerable<StoredBlob> ListAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
+    {
+        // ListObjects (v1) with markers: s3rver mishandles truncated ListObjectsV2 pages.
+        string? marker = null;
+        for (var page = 0; page < 1_000_000; page++)
+        {
+            var list = await S3.ListObjectsAsync(new ListObjectsRequest { BucketName = _options.Bucket, Prefix = "sha256/", Marker = marker, MaxKeys = 1000 }, ct);
+            var objects = list.S3Objects ?? [];
+            foreach (var o in objects)
+            {
+                var name = o.Key[(o.Key.LastIndexOf('/') + 1)..];
+                if (Digest.IsSha256Hex(name) && o.LastModified is { } modified)
+                    yield return new StoredBlob(name, new DateTimeOffset(modified.ToUniversalTime(), TimeSpan.Zero));
+            }
+            if (list.IsTruncated != true || objects.Count == 0) yield break;
+            marker = list.NextMarker ?? objects[^1].Key;
+        }
     }
 
     public async Task<bool> IsReachableAsync(CancellationToken ct)

@@ -10,6 +10,8 @@ public static class BoundedJson
     {
         AllowDuplicateProperties = false,
         MaxDepth = 32,
+        // The Web defaults read "10" as 10: a field's JSON type is part of the contract, a string is not a number.
+        NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.Strict,
     };
 
     public static async Task<Outcome<T>> ReadAsync<T>(HttpRequest request, long maxBytes, CancellationToken ct) where T : class
@@ -38,6 +40,15 @@ public static class BoundedJson
         {
             return DomainError.TooLarge($"The body exceeds {maxBytes} bytes.");
         }
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status408RequestTimeout)
+        {
+            return BodyTooSlow;
+        }
+        catch (BadHttpRequestException e)
+        {
+            // Kestrel's own refusals while reading: a malformed chunk, a body shorter than its Content-Length.
+            return DomainError.InvalidRequest($"The body could not be read: {Trim(e.Message)}");
+        }
         if (buffer.Length == 0)
             return DomainError.InvalidRequest("The body is empty; a JSON object is required.");
         try
@@ -51,6 +62,10 @@ public static class BoundedJson
             return DomainError.InvalidRequest($"The body is not valid JSON for this route: {Trim(e.Message)}");
         }
     }
+
+    /// <summary>The body arrived slower than Kestrel's minimum data rate.</summary>
+    public static readonly DomainError BodyTooSlow =
+        new("request-timeout", 408, "The body was too slow", "The request body arrived slower than the minimum data rate; send it again.");
 
     private static string Trim(string s) => s.Length > 300 ? s[..300] : s;
 }

@@ -40,6 +40,8 @@ public static class EventStore
             // Appends NOTIFY the daemon's high-water agent, which then looks at once instead of at its next poll
             // (250 ms busy, 1 s idle): what keeps publish → searchable well under a second. Polling stays as the fallback.
             o.Events.UseListenNotifyForEventAppends = configuration.GetValue("Marten:ListenNotify", true);
+            // The orphan blob collector looks events up by type (and digest): an index on mt_events.type.
+            o.Events.EnableEventTypeIndex = true;
             o.Events.MetadataConfig.CorrelationIdEnabled = true;
             o.Events.MetadataConfig.CausationIdEnabled = true;
             o.Events.MetadataConfig.UserNameEnabled = true;

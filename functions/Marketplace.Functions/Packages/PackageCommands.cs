@@ -18,15 +18,18 @@ public sealed class PackageCommands(IDocumentStore store, TimeProvider time, ILo
     private const int MaxAttempts = 4;
 
     /// <param name="decide">The pure decision over the current state.</param>
-    /// <param name="beforeCommit">Work that must succeed before the events commit (placing a blob); run once.</param>
-    /// <param name="onLost">Undo for <paramref name="beforeCommit"/> when the command ends up refused.</param>
+    /// <param name="beforeCommit">
+    /// Work that must succeed before the events commit (placing a blob); run once. It is never undone here: a blob
+    /// placed for a command that then loses may already be what another command about to commit relies on
+    /// (content addressing shares it), so orphans are collected later against committed events
+    /// (<see cref="Blobs.OrphanBlobCollector"/>).
+    /// </param>
     public async Task<Outcome<Appended>> HandleAsync(
         string name,
         StatementReceipt receipt,
         string correlationId,
         Func<PackageState?, DateTimeOffset, Outcome<object[]>> decide,
         Func<CancellationToken, Task<DomainError?>>? beforeCommit,
-        Func<Task>? onLost,
         CancellationToken ct)
     {
         var prepared = false;
@@ -40,10 +43,7 @@ public sealed class PackageCommands(IDocumentStore store, TimeProvider time, ILo
             var now = time.GetUtcNow();
             var decision = decide(stream.Aggregate, now);
             if (decision.Error is { } refused)
-            {
-                if (prepared && onLost is not null) await onLost();
                 return refused;
-            }
             var events = decision.Value!;
             if (!prepared && beforeCommit is not null && events.Length > 0)
             {
@@ -64,7 +64,6 @@ public sealed class PackageCommands(IDocumentStore store, TimeProvider time, ILo
             }
             catch (Exception e) when (IsDuplicateReceipt(e))
             {
-                if (prepared && onLost is not null) await onLost();
                 return DomainError.ReplayedStatement();
             }
         }
@@ -74,13 +73,6 @@ public sealed class PackageCommands(IDocumentStore store, TimeProvider time, ILo
     {
         await using var session = store.QuerySession();
         return await session.LoadAsync<PackageState>(name, ct);
-    }
-
-    /// <summary>Whether any published version refers to a blob (the slow path after a lost publish race).</summary>
-    public async Task<bool> IsBlobReferencedAsync(string sha256, CancellationToken ct)
-    {
-        await using var session = store.QuerySession();
-        return await session.Events.QueryRawEventDataOnly<PackagePublished>().AnyAsync(e => e.Sha256 == sha256, ct);
     }
 
     private static bool IsStreamConflict(Exception e) =>

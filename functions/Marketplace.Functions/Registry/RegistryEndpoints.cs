@@ -77,7 +77,7 @@ public static class RegistryEndpoints
             await using var session = store.QuerySession();
             database = await session.QueryAsync<int>("select 1", ct) is { Count: 1 };
         }
-        catch (Exception e) when (e is Npgsql.NpgsqlException or TimeoutException or InvalidOperationException)
+        catch (Exception e) when (Infrastructure.Problems.IsOutage(e) || e is TimeoutException or InvalidOperationException)
         {
             database = false;
         }

@@ -18,6 +18,16 @@ public sealed class ProjectionOptions
 
     /// <summary>How long one catch-up may run; a run cut short keeps what it committed and the next one goes on.</summary>
     public TimeSpan CatchUpDeadline { get; set; } = TimeSpan.FromSeconds(50);
+
+    /// <summary>
+    /// What pruning and one webhook dispatch may take after the projections, even when they used all of
+    /// <see cref="CatchUpDeadline"/>: the route's own request timeout is the two plus a small margin, which must stay
+    /// under the function's timeout (the SAM template: 40 s + 10 s + 2 s of 60 s).
+    /// </summary>
+    public TimeSpan MaintenanceBudget { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>The catch-up routes' request timeout (the app's default of 15 s would cut every catch-up after a backlog).</summary>
+    public TimeSpan RouteTimeout => CatchUpDeadline + MaintenanceBudget + TimeSpan.FromSeconds(2);
 }
 
 public sealed record ShardProgress(string Shard, long Sequence);
@@ -46,9 +56,38 @@ public static class ProjectionCatchUp
 
     public static IEndpointRouteBuilder MapProjectionCatchUp(this IEndpointRouteBuilder app)
     {
-        app.MapPost(Path, CatchUp).WithName("CatchUpProjections").ExcludeFromDescription();
-        app.MapPost(AzureTimerPath, CatchUpForAzureTimer).WithName("CatchUpProjectionsAzureTimer").ExcludeFromDescription();
+        var timeout = new Microsoft.AspNetCore.Http.Timeouts.RequestTimeoutPolicy
+        {
+            Timeout = app.ServiceProvider.GetRequiredService<ProjectionOptions>().RouteTimeout,
+        };
+        app.MapPost(Path, CatchUp).WithName("CatchUpProjections").ExcludeFromDescription().WithRequestTimeout(timeout);
+        app.MapPost(AzureTimerPath, CatchUpForAzureTimer).WithName("CatchUpProjectionsAzureTimer").ExcludeFromDescription().WithRequestTimeout(timeout);
         return app;
+    }
+
+    /// <summary>
+    /// The maintenance tick after the projections: pruning, then one webhook dispatch, both inside
+    /// <see cref="ProjectionOptions.MaintenanceBudget"/> (a receiver that never answers cannot hold the function).
+    /// </summary>
+    public static async Task MaintainAsync(ProjectionOptions options, StatementReceiptPruning pruning, Webhooks.Delivering.WebhookDispatcher webhooks,
+        ILogger logger, CancellationToken ct)
+    {
+        var clock = Stopwatch.StartNew();
+        using var budget = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        budget.CancelAfter(options.MaintenanceBudget);
+        try
+        {
+            // The scheduled run is the deployment's maintenance tick: HTTP functions never live long enough to prune.
+            await pruning.PruneAsync(budget.Token);
+            // The catch-up queued webhook deliveries (the outbox is one of its subscriptions): send what is due.
+            var left = options.MaintenanceBudget - clock.Elapsed;
+            if (left > TimeSpan.Zero) await webhooks.DrainAsync(left, budget.Token);
+        }
+        catch (OperationCanceledException) when (budget.IsCancellationRequested && !ct.IsCancellationRequested)
+        {
+            // The budget: deliveries in flight were cancelled and count as failed attempts; the next tick goes on.
+            logger.LogWarning("Maintenance after the catch-up was cut at its budget of {Budget}.", options.MaintenanceBudget);
+        }
     }
 
     public static async Task<Results<Ok<CatchUpSummary>, ProblemHttpResult>> CatchUp(
@@ -56,11 +95,9 @@ public static class ProjectionCatchUp
     {
         if (Refusal(options, configuration) is { } refusal) return refusal.ToProblem();
         var trigger = await TriggerOf(request, ct);
-        var summary = await RunAsync(store, options, trigger, logs.CreateLogger(typeof(ProjectionCatchUp)), ct);
-        // The scheduled run is the deployment's maintenance tick: HTTP functions never live long enough to prune.
-        await pruning.PruneAsync(ct);
-        // The catch-up queued webhook deliveries (the outbox is one of its subscriptions): send what is due.
-        await webhooks.DrainAsync(ct);
+        var logger = logs.CreateLogger(typeof(ProjectionCatchUp));
+        var summary = await RunAsync(store, options, trigger, logger, ct);
+        await MaintainAsync(options, pruning, webhooks, logger, ct);
         return TypedResults.Ok(summary);
     }
 
@@ -69,10 +106,9 @@ public static class ProjectionCatchUp
     {
         if (Refusal(options, configuration) is { } refusal) return refusal.ToProblem();
         var trigger = await TriggerOf(request, ct);
-        await RunAsync(store, options, trigger, logs.CreateLogger(typeof(ProjectionCatchUp)), ct);
-        await pruning.PruneAsync(ct);
-        // The catch-up queued webhook deliveries (the outbox is one of its subscriptions): send what is due.
-        await webhooks.DrainAsync(ct);
+        var logger = logs.CreateLogger(typeof(ProjectionCatchUp));
+        await RunAsync(store, options, trigger, logger, ct);
+        await MaintainAsync(options, pruning, webhooks, logger, ct);
         // Logs go to the host's invocation log; the body is otherwise the empty result a timer function returns.
         return TypedResults.Ok(new AzureInvocationResult(new Dictionary<string, object>(), [], null));
     }

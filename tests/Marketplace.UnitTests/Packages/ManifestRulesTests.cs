@@ -214,11 +214,9 @@ public class ManifestRulesTests
     [InlineData("1.2.3 - 2.3.4")]
     [InlineData("*")]
     [InlineData("=1.0.0-rc.1+build.5")]
-    // The rule is a character check, not a range parser: letters are needed for pre-release tags and 'x',
-    // so an npm dist-tag such as 'latest' (not a range) passes too.
-    [InlineData("latest")]
-    [InlineData("next")]
-    public void dependency_ranges_made_of_range_characters_pass(string range) =>
+    [InlineData("1.2")]
+    [InlineData(">1.0.0 <=2.0.0 || 3.x")]
+    public void dependency_ranges_in_npm_range_grammar_pass(string range) =>
         AssertValid(Full with { Dependencies = new Dictionary<string, string> { ["dep"] = range } });
 
     [Theory]
@@ -232,7 +230,15 @@ public class ManifestRulesTests
     [InlineData("github:user/repo")]
     [InlineData("^1.0.0\t")]
     [InlineData("\u00b01.0.0")]
-    public void a_dependency_range_with_characters_outside_npm_range_syntax_is_invalid(string range) =>
+    // Range characters, but not npm's range grammar: the server parses with the client's parser.
+    [InlineData("not a range ~~")]
+    [InlineData("latest")]
+    [InlineData("next")]
+    [InlineData("^^1.0.0")]
+    [InlineData(">=1.0.0 <")]
+    [InlineData("1.0.0 - ")]
+    [InlineData("1.2.3.4")]
+    public void a_dependency_range_outside_npm_range_grammar_is_invalid(string range) =>
         AssertInvalid(Full with { Dependencies = new Dictionary<string, string> { ["dep"] = range } });
 
     [Fact]

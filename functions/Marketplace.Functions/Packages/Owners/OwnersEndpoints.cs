@@ -72,7 +72,7 @@ public static class OwnersEndpoints
         var command = new PackageDecider.ChangeOwner(normalized.Value!, add, statement.KeyId, publicKey, signer);
         var outcome = await commands.HandleAsync(normalized.Value!,
             new StatementReceipt(statementId, PayloadTypes.Owners, normalized.Value!, signer.KeyId, default), http.Id(),
-            (state, now) => PackageDecider.Decide(state, command, now), beforeCommit: null, onLost: null, ct);
+            (state, now) => PackageDecider.Decide(state, command, now), beforeCommit: null, ct);
         if (outcome.Error is { } refused) return refused.ToProblem();
         if (outcome.Value!.Events.Count > 0) MarketplaceMetrics.OwnerChanged(add);
         return TypedResults.Ok(Describe(outcome.Value.State!));

@@ -61,7 +61,6 @@ public static class PublishEndpoint
         }
 
         var command = new PackageDecider.Publish(normalized.Value!, name, semver.Value!, statement.Sha256, statement.Size, statement.Manifest, signer, envelope);
-        var placed = PutOutcome.AlreadyStored;
         var outcome = await commands.HandleAsync(
             normalized.Value!,
             new StatementReceipt(statementId, PayloadTypes.Publish, normalized.Value!, signer.KeyId, default),
@@ -69,7 +68,8 @@ public static class PublishEndpoint
             (state, now) => PackageDecider.Decide(state, command, now),
             async token =>
             {
-                placed = inline is not null
+                // A blob placed here stays even if the publish then loses: see OrphanBlobCollector.
+                var placed = inline is not null
                     ? await blobs.PutAsync(statement.Sha256, inline, token)
                     : await blobs.PromoteUploadAsync(statement.Sha256, statement.Size, token);
                 return placed switch
@@ -80,12 +80,6 @@ public static class PublishEndpoint
                         : $"The uploaded blob does not hash to {statement.Sha256} with size {statement.Size}."),
                     _ => null,
                 };
-            },
-            // Only a blob this request wrote is removed, and only if no published version refers to it.
-            async () =>
-            {
-                if (placed == PutOutcome.Stored && !await commands.IsBlobReferencedAsync(statement.Sha256, CancellationToken.None))
-                    await blobs.DeleteAsync(statement.Sha256, CancellationToken.None);
             },
             ct);
         if (outcome.Error is { } refused) return refused.ToProblem();

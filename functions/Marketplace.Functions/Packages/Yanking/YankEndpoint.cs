@@ -52,7 +52,7 @@ public static class YankEndpoint
         var command = new PackageDecider.Yank(normalized.Value!, semver.Value, yank, yank ? statement.Reason : null, signer);
         var outcome = await commands.HandleAsync(normalized.Value!,
             new StatementReceipt(statementId, PayloadTypes.Yank, normalized.Value!, signer.KeyId, default), http.Id(),
-            (state, now) => PackageDecider.Decide(state, command, now), beforeCommit: null, onLost: null, ct);
+            (state, now) => PackageDecider.Decide(state, command, now), beforeCommit: null, ct);
         if (outcome.Error is { } refused) return refused.ToProblem();
         if (outcome.Value!.Events.Count > 0) MarketplaceMetrics.YankChanged(yank);
         return TypedResults.Ok(new YankResponse(normalized.Value!, semver.Value.Key, yank, command.Reason, outcome.Value!.Sequence));

@@ -29,9 +29,10 @@ public sealed class WebhookConnector(IWebhookDns dns, WebhookOptions options)
 {
     public async ValueTask<Stream> ConnectAsync(SocketsHttpConnectionContext context, CancellationToken ct)
     {
-        var host = context.DnsEndPoint.Host;
+        // The name without brackets or the root's trailing dot: "127.0.0.1." is that address, not a name to look up.
+        var host = context.DnsEndPoint.Host.Trim('[', ']').TrimEnd('.');
         var port = context.DnsEndPoint.Port;
-        var addresses = IPAddress.TryParse(host.Trim('[', ']'), out var literal) ? [literal] : await dns.ResolveAsync(host, ct);
+        var addresses = IPAddress.TryParse(host, out var literal) ? [literal] : await dns.ResolveAsync(host, ct);
         if (addresses.Length == 0)
             throw new WebhookAddressRefusedException($"{host} has no address.");
         addresses = [.. addresses.Select(a => a.IsIPv4MappedToIPv6 ? a.MapToIPv4() : a)];
