@@ -1,3 +1,4 @@
+using Marketplace.Functions.Protection;
 using System.Globalization;
 using JasperFx.Events.Daemon;
 using JasperFx.Events.Projections;
@@ -26,10 +27,12 @@ public static class EventFeedEndpoint
     {
         app.MapGet("/v1/events", GetEvents).WithName("GetEvents")
             .WithSummary("The audit feed: events after a sequence, in global order, as CloudEvents JSON lines.")
-            .Produces(StatusCodes.Status200OK, contentType: "application/x-ndjson").WithProblems(400);
+            .Produces(StatusCodes.Status200OK, contentType: "application/x-ndjson").WithProblems(400, 429)
+            .RateLimited(RateLimitedOperation.Feed);
         app.MapGet("/v1/packages/{name}/events", GetPackageEvents).WithName("GetPackageEvents")
             .WithSummary("One package's history (owners, publishes, yanks) as CloudEvents JSON lines, each a leaf of the transparency log.")
-            .Produces(StatusCodes.Status200OK, contentType: "application/x-ndjson").WithProblems(400, 404);
+            .Produces(StatusCodes.Status200OK, contentType: "application/x-ndjson").WithProblems(400, 404, 429)
+            .RateLimited(RateLimitedOperation.Feed);
         return app;
     }
 
