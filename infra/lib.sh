@@ -46,6 +46,9 @@ ensure_postgres() {
   "$bin/pg_isready" -h 127.0.0.1 -p "$PGPORT" -q || { log "PostgreSQL did not start"; exit 1; }
   run_sql() { if [ "$(id -u)" = 0 ]; then su postgres -c "psql -p $PGPORT -v ON_ERROR_STOP=1 -qtA -c \"$1\""; else psql -h 127.0.0.1 -p "$PGPORT" -U postgres -v ON_ERROR_STOP=1 -qtA -c "$1"; fi; }
   [ "$(run_sql "SELECT 1 FROM pg_roles WHERE rolname='marketplace'")" = 1 ] || run_sql "CREATE ROLE marketplace LOGIN PASSWORD 'marketplace' CREATEDB"
+  # The functions' role: db-apply (run as the owner, marketplace) grants it the app's privileges, never UPDATE or
+  # DELETE on events and log rows. infra/run connects with it; the tests create their schemas as the owner.
+  [ "$(run_sql "SELECT 1 FROM pg_roles WHERE rolname='marketplace_app'")" = 1 ] || run_sql "CREATE ROLE marketplace_app LOGIN PASSWORD 'marketplace_app'"
   for db in marketplace marketplace_test; do
     [ "$(run_sql "SELECT 1 FROM pg_database WHERE datname='$db'")" = 1 ] || run_sql "CREATE DATABASE $db OWNER marketplace"
     # Search's trigram index needs pg_trgm; created once per database in public, where every schema finds it

@@ -2,6 +2,7 @@ using Marketplace.Functions;
 using Marketplace.Functions.Serverless;
 
 var builder = WebApplication.CreateBuilder(args);
+builder.Configuration.UseOwnerConnectionForOperatorCommands(args);
 builder.Services.AddMarketplace(builder.Configuration);
 
 var app = builder.Build();

@@ -118,6 +118,9 @@ var commonSettings = [
   { name: 'Marten__Daemon', value: 'Disabled' }
   // The custom handler host forwards from loopback: the production profile limits everyone.
   { name: 'Protection__Profile', value: 'production' }
+  // The client is the hop the platform's front end appended to X-Forwarded-For (behind Front Door: azure-front-door).
+  { name: 'Protection__ClientAddressSource', value: 'forwarded-for' }
+  { name: 'Protection__TrustedProxies', value: '1' }
   { name: 'Blobs__Store', value: 'file' }
   { name: 'Blobs__File__Root', value: blobsMountPath }
   { name: 'Blobs__File__UrlKey', value: '@Microsoft.KeyVault(SecretUri=${urlKeySecret.properties.secretUri})' }

@@ -26,6 +26,8 @@ await EnsureDatabaseAsync(admin, Database);
 var schema = "webhook_bench_" + Guid.NewGuid().ToString("n")[..8];
 
 await using var receiver = await Receiver.StartAsync();
+// Registry-wide download events need a key the operator allowed.
+using var operatorKey = StatementSigner.Generate();
 var builder = WebApplication.CreateBuilder([]);
 builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
 {
@@ -36,6 +38,7 @@ builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
     ["Blobs:File:Root"] = Path.Combine(Path.GetTempPath(), schema),
     ["Webhooks:AllowPrivateNetworks"] = "true",
     ["Webhooks:Concurrency"] = options.Concurrency.ToString(CultureInfo.InvariantCulture),
+    ["Webhooks:DownloadEventKeys"] = operatorKey.Owner.KeyId,
     ["Observability:Metrics"] = "none",
     ["Logging:LogLevel:Default"] = "Warning",
     // The app wakes its daemon by LISTEN/NOTIFY (Marten:ListenNotify, on by default); --poll measures polling alone.
@@ -57,7 +60,7 @@ var throughputs = new List<double>();
 var burstLatencies = new List<double>();
 for (var run = 1; run <= options.Repeats; run++)
 {
-    using var signer = StatementSigner.Generate();
+    var signer = operatorKey;
     var subscription = await SubscribeAsync(http, signer, receiver.Url + "?run=" + run);
     var ids = new List<string>(options.Events);
     var committed = new Dictionary<string, DateTimeOffset>(options.Events);
@@ -89,7 +92,7 @@ for (var run = 1; run <= options.Repeats; run++)
 // Latency at a low rate: one event per transaction, each to its own package.
 var latencies = new List<double>();
 {
-    using var signer = StatementSigner.Generate();
+    var signer = operatorKey;
     await SubscribeAsync(http, signer, receiver.Url + "?run=latency");
     var interval = TimeSpan.FromSeconds(1 / options.LatencyRate);
     var pending = new Dictionary<string, DateTimeOffset>();

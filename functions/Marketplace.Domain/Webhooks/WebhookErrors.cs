@@ -10,6 +10,10 @@ public static class WebhookErrors
     public static DomainError SubscriptionLimit(string keyId, int max) =>
         new("subscription-limit", 409, "Too many subscriptions", $"Key {keyId} already has {max} live subscriptions; remove one first.");
 
+    public static DomainError DownloadEventsNotAllowed(string keyId) =>
+        new("download-events-not-allowed", 403, "Registry-wide download events need an allowed key",
+            $"Key {keyId} may not receive every download in the registry: subscribe to your own packages (a package or owner scope), or ask the operator to allow the key (Webhooks:DownloadEventKeys).");
+
     public static DomainError NotSubscriptionOwner(Guid id, string keyId) =>
         new("not-owner", 403, "The key may not manage this subscription",
             $"Key {keyId} neither created subscription {id} nor owns the package it watches.");

@@ -24,6 +24,9 @@ public static class WebhookRules
 {
     public const int MaxEventTypes = 64;
 
+    /// <summary>The CloudEvents type of a download (the one type an empty filter leaves out).</summary>
+    public const string DownloadedType = "dev.marketplace.package.downloaded";
+
     /// <param name="knownTypes">The CloudEvents types the registry emits.</param>
     /// <param name="allowPrivateNetworks">Local development: http and private, loopback and link-local hosts allowed.</param>
     public static Outcome<WebhookRequest> Validate(WebhookStatement s, IReadOnlySet<string> knownTypes, bool allowPrivateNetworks, int maxUrlLength)

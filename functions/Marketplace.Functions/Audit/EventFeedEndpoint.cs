@@ -1,3 +1,4 @@
+using Marketplace.Functions.Protection;
 using System.Globalization;
 using JasperFx.Events.Daemon;
 using JasperFx.Events.Projections;
@@ -13,7 +14,9 @@ namespace Marketplace.Functions.Audit;
 /// (<c>application/x-ndjson</c>), each with its <c>sequence</c>. It serves only up to the daemon's high-water mark:
 /// below it every sequence is either committed or known to be a gap, so a mirror that asks again with
 /// <c>after</c> = the last sequence it saw never misses an event committed late by a slower transaction.
-/// Each line is the exact bytes the transparency log hashed for that event.
+/// Each line is the exact bytes the transparency log hashed for that event: a logged event's line is its stored
+/// entry (<see cref="Transparency.TransparencyLogProjection.EntriesIn"/>), never re-serialised once stored; other events
+/// (downloads), and logged ones the log projection has not reached yet, are serialised by the one CloudEvents mapping.
 /// </summary>
 public static class EventFeedEndpoint
 {
@@ -24,10 +27,12 @@ public static class EventFeedEndpoint
     {
         app.MapGet("/v1/events", GetEvents).WithName("GetEvents")
             .WithSummary("The audit feed: events after a sequence, in global order, as CloudEvents JSON lines.")
-            .Produces(StatusCodes.Status200OK, contentType: "application/x-ndjson").WithProblems(400);
+            .Produces(StatusCodes.Status200OK, contentType: "application/x-ndjson").WithProblems(400, 429)
+            .RateLimited(RateLimitedOperation.Feed);
         app.MapGet("/v1/packages/{name}/events", GetPackageEvents).WithName("GetPackageEvents")
             .WithSummary("One package's history (owners, publishes, yanks) as CloudEvents JSON lines, each a leaf of the transparency log.")
-            .Produces(StatusCodes.Status200OK, contentType: "application/x-ndjson").WithProblems(400, 404);
+            .Produces(StatusCodes.Status200OK, contentType: "application/x-ndjson").WithProblems(400, 404, 429)
+            .RateLimited(RateLimitedOperation.Feed);
         return app;
     }
 
@@ -44,7 +49,7 @@ public static class EventFeedEndpoint
         var events = (await session.Events.FetchStreamAsync(normalized.Value!, token: ct)).Where(e => e.Sequence <= highWaterMark).ToList();
         if (events.Count == 0)
             return DomainError.NotFound($"Package {normalized.Value} does not exist (or is not visible yet).").ToProblem();
-        await WriteLinesAsync(http, events, ct);
+        await WriteLinesAsync(http, session, events, ct);
         return TypedResults.Empty;
     }
 
@@ -69,7 +74,7 @@ public static class EventFeedEndpoint
         // Where to go on from: the last sequence this page covered, even when its last events were not for the
         // feed (Marten's tombstones of failed transactions), so an empty page means the end only when this equals after.
         http.Response.Headers["X-Last-Sequence"] = (events.Count > 0 ? events[^1].Sequence : from).ToString(CultureInfo.InvariantCulture);
-        await WriteLinesAsync(http, events, ct);
+        await WriteLinesAsync(http, session, events, ct);
         return TypedResults.Empty;
     }
 
@@ -78,13 +83,16 @@ public static class EventFeedEndpoint
         (await store.Advanced.AllProjectionProgress(token: ct)).FirstOrDefault(p => p.ShardName == ShardState.HighWaterMark)?.Sequence ?? 0;
 
     /// <summary>The events as feed lines: each one's CloudEvent JSON (the bytes the transparency log hashes) and a newline.</summary>
-    private static async Task WriteLinesAsync(HttpContext http, IEnumerable<JasperFx.Events.IEvent> events, CancellationToken ct)
+    private static async Task WriteLinesAsync(HttpContext http, IQuerySession session, IReadOnlyList<JasperFx.Events.IEvent> events, CancellationToken ct)
     {
+        var logged = events.Where(e => Transparency.TransparencyLogProjection.LoggedTypes.Contains(e.EventType)).Select(e => e.Sequence).ToArray();
+        var stored = await Transparency.TransparencyLogProjection.LoadEntriesAsync(
+            session, Transparency.TransparencyLogProjection.EntriesIn(session.DocumentStore.Options.DatabaseSchemaName), logged, ct);
         http.Response.ContentType = "application/x-ndjson; charset=utf-8";
         http.Response.Headers.CacheControl = "no-cache";
         foreach (var e in events.Where(e => RegistryCloudEvents.IsMapped(e.EventType)))
         {
-            await http.Response.Body.WriteAsync(RegistryCloudEvents.Serialize(e), ct);
+            await http.Response.Body.WriteAsync(stored.TryGetValue(e.Sequence, out var entry) ? entry : RegistryCloudEvents.Serialize(e), ct);
             await http.Response.Body.WriteAsync(Newline, ct);
         }
     }

@@ -15,9 +15,12 @@ public sealed record RateLimitState(string Policy, int Quota, TimeSpan Window, i
 /// <summary>
 /// A fixed-window counter per partition key, as a <see cref="PartitionedRateLimiter{TResource}"/>. Unlike the
 /// framework's <see cref="FixedWindowRateLimiter"/> it reads a <see cref="TimeProvider"/> (tests move time instead of
-/// sleeping) and knows when each window ends, which the RateLimit header's <c>t</c> and <c>Retry-After</c> need. A
-/// window starts with a partition's first request after the previous one ended; no queueing (a request is admitted or
-/// refused at once). Partitions whose window has ended are dropped by a sweep at most once per window.
+/// sleeping) and knows when each window ends, which the RateLimit header's <c>t</c> and <c>Retry-After</c> need.
+/// Windows are aligned to the clock (multiples of the window since the Unix epoch), so every instance counts the same
+/// window: a request is admitted when this instance's count plus what the other instances reported for the window
+/// (<see cref="SetOthers"/>, from <see cref="RateLimitReconciler"/>) stays within the quota. No database work per
+/// request; no queueing (a request is admitted or refused at once). Ended windows are dropped by a sweep at most once
+/// per window.
 /// </summary>
 public sealed class FixedWindowPartitions(string policy, int quota, TimeSpan window, TimeProvider time) : PartitionedRateLimiter<string>
 {
@@ -28,13 +31,17 @@ public sealed class FixedWindowPartitions(string policy, int quota, TimeSpan win
     public int Quota { get; } = quota;
     public TimeSpan Window { get; } = window;
 
+    /// <summary>The start of the window <paramref name="now"/> falls in.</summary>
+    public DateTimeOffset WindowOf(DateTimeOffset now) =>
+        new(now.UtcTicks - (now.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) % Window.Ticks, TimeSpan.Zero);
+
     public override RateLimiterStatistics? GetStatistics(string resource)
     {
         var available = Quota;
         if (_counters.TryGetValue(resource, out var counter))
         {
             lock (counter)
-                available = time.GetUtcNow() >= counter.Start + Window ? Quota : Quota - counter.Used;
+                available = counter.Start != WindowOf(time.GetUtcNow()) ? Quota : Math.Max(0, Quota - counter.Used - counter.Others);
         }
         return new RateLimiterStatistics { CurrentAvailablePermits = available };
     }
@@ -42,23 +49,56 @@ public sealed class FixedWindowPartitions(string policy, int quota, TimeSpan win
     protected override RateLimitLease AttemptAcquireCore(string resource, int permitCount)
     {
         var now = time.GetUtcNow();
+        var start = WindowOf(now);
         Sweep(now);
         var counter = _counters.GetOrAdd(resource, static _ => new Counter());
         lock (counter)
         {
-            if (counter.Used == 0 || now >= counter.Start + Window)
-            {
-                counter.Start = now;
-                counter.Used = 0;
-            }
-            var acquired = counter.Used + permitCount <= Quota;
+            counter.Roll(start);
+            var acquired = counter.Used + counter.Others + permitCount <= Quota;
             if (acquired) counter.Used += permitCount;
-            return new WindowLease(acquired, new RateLimitState(Policy, Quota, Window, Quota - counter.Used, counter.Start + Window - now));
+            return new WindowLease(acquired, new RateLimitState(Policy, Quota, Window, Quota - counter.Used - counter.Others, start + Window - now));
         }
     }
 
     protected override ValueTask<RateLimitLease> AcquireAsyncCore(string resource, int permitCount, CancellationToken cancellationToken) =>
         ValueTask.FromResult(AttemptAcquireCore(resource, permitCount));
+
+    /// <summary>This instance's counts in the current window not reported yet (marked reported).</summary>
+    public List<(string Partition, DateTimeOffset Start, int Used)> TakeUnreported(DateTimeOffset now)
+    {
+        var start = WindowOf(now);
+        var changed = new List<(string, DateTimeOffset, int)>();
+        foreach (var (key, counter) in _counters)
+        {
+            lock (counter)
+            {
+                if (counter.Start != start || counter.Used == counter.Reported) continue;
+                counter.Reported = counter.Used;
+                changed.Add((key, start, counter.Used));
+            }
+        }
+        return changed;
+    }
+
+    /// <summary>The partitions this instance counts in the current window (whose other instances' counts it wants).</summary>
+    public List<string> Held(DateTimeOffset now)
+    {
+        var start = WindowOf(now);
+        return [.. _counters.Where(c => { lock (c.Value) return c.Value.Start == start; }).Select(c => c.Key)];
+    }
+
+    /// <summary>What the other instances counted for a partition in the current window (a partition this instance has not seen yet starts there).</summary>
+    public void SetOthers(string partition, DateTimeOffset start, int others)
+    {
+        if (start != WindowOf(time.GetUtcNow())) return;
+        var counter = _counters.GetOrAdd(partition, static _ => new Counter());
+        lock (counter)
+        {
+            counter.Roll(start);
+            counter.Others = others;
+        }
+    }
 
     private void Sweep(DateTimeOffset now)
     {
@@ -79,6 +119,15 @@ public sealed class FixedWindowPartitions(string policy, int quota, TimeSpan win
     {
         public DateTimeOffset Start;
         public int Used;
+        public int Reported;
+        public int Others;
+
+        public void Roll(DateTimeOffset start)
+        {
+            if (Start == start) return;
+            Start = start;
+            Used = Reported = Others = 0;
+        }
     }
 }
 

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Marten;
 using Marketplace.Functions.Infrastructure;
 using Marketplace.Functions.Packages;
 using Microsoft.AspNetCore.Http.Timeouts;
@@ -34,6 +35,9 @@ public static class ProtectionServices
         services.TryAddKeyedSingleton(ClockKey, (sp, _) => sp.GetRequiredService<TimeProvider>());
         services.AddSingleton<AddressRateLimiter>();
         services.AddSingleton<KeyRateLimiter>();
+        services.AddSingleton<RateLimitReconciler>();
+        services.AddHostedService(sp => sp.GetRequiredService<RateLimitReconciler>());
+        services.ConfigureMarten(o => o.Storage.ExtendedSchemaObjects.Add(RateLimitReconciler.Define(o.DatabaseSchemaName)));
         services.AddRateLimiter(_ => { });
         services.AddOptions<RateLimiterOptions>().Configure<AddressRateLimiter>((o, limiter) =>
         {

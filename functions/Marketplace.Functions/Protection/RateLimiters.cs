@@ -34,18 +34,35 @@ public sealed class AddressRateLimiter : PartitionedRateLimiter<HttpContext>
                 options.RateLimits.For(op).PerAddress, options.RateLimits.For(op).Window, time));
     }
 
+    /// <summary>The counters, for <see cref="RateLimitReconciler"/>.</summary>
+    public IEnumerable<FixedWindowPartitions> Partitions => _limiters.Values;
+
     public override RateLimiterStatistics? GetStatistics(HttpContext resource) => null;
 
+    /// <remarks>
+    /// A route may count against several operations (a download: all downloads by the address, and that package's by
+    /// the address); the first refusal is the answer, and the fields describe the last policy checked.
+    /// </remarks>
     protected override RateLimitLease AttemptAcquireCore(HttpContext resource, int permitCount)
     {
-        if (resource.GetEndpoint()?.Metadata.GetMetadata<RateLimitedRoute>() is not { } route
-            || !_limiters.TryGetValue(route.Operation, out var limiter))
-            return WindowLease.Unlimited;
-        var client = ClientAddress.Of(resource, _options);
-        if (client.Exempt) return WindowLease.Unlimited;
-        var lease = limiter.AttemptAcquire(client.Partition ?? "unknown", permitCount);
-        if (lease is WindowLease { State: { } state }) RateLimitHeaders.Write(resource.Response, state, replace: true);
-        return lease;
+        var routes = resource.GetEndpoint()?.Metadata.GetOrderedMetadata<RateLimitedRoute>();
+        if (routes is not { Count: > 0 }) return WindowLease.Unlimited;
+        ClientAddress? client = null;
+        RateLimitLease result = WindowLease.Unlimited;
+        foreach (var route in routes)
+        {
+            if (!_limiters.TryGetValue(route.Operation, out var limiter)) continue;
+            client ??= ClientAddress.Of(resource, _options);
+            if (client.Exempt) return WindowLease.Unlimited;
+            var partition = client.Partition ?? "unknown";
+            if (route.Operation == RateLimitedOperation.PackageDownload)
+                partition += " " + (resource.GetRouteValue("name") as string ?? "").ToLowerInvariant();
+            var lease = limiter.AttemptAcquire(partition, permitCount);
+            if (lease is WindowLease { State: { } state }) RateLimitHeaders.Write(resource.Response, state, replace: true);
+            result = lease;
+            if (!lease.IsAcquired) return lease;
+        }
+        return result;
     }
 
     protected override ValueTask<RateLimitLease> AcquireAsyncCore(HttpContext resource, int permitCount, CancellationToken cancellationToken) =>
@@ -83,6 +100,9 @@ public sealed class KeyRateLimiter : IDisposable
             .ToDictionary(op => op, op => new FixedWindowPartitions(ProtectionOptions.PolicyName(op, "key"),
                 options.RateLimits.For(op).PerKey, options.RateLimits.For(op).Window, time));
     }
+
+    /// <summary>The counters, for <see cref="RateLimitReconciler"/>.</summary>
+    public IEnumerable<FixedWindowPartitions> Partitions => _limiters.Values;
 
     /// <returns><c>rate-limited</c> (with <c>Retry-After</c> and the RateLimit fields set) or null to go on.</returns>
     public DomainError? Charge(HttpContext context, RateLimitedOperation operation, string keyId, string statementId)

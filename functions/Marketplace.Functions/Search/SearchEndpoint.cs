@@ -1,3 +1,4 @@
+using Marketplace.Functions.Protection;
 using Marketplace.Functions.Infrastructure;
 using Marketplace.Search;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -10,7 +11,8 @@ public static class SearchEndpoint
     {
         app.MapGet("/v1/search", Search).WithName("Search")
             .WithSummary("Full-text search with filters, sort, paging, facet counts and highlights.")
-            .Produces<SearchResult>().WithProblems(400, 503);
+            .Produces<SearchResult>().WithProblems(400, 429, 503)
+            .RateLimited(RateLimitedOperation.Search);
         return app;
     }
 

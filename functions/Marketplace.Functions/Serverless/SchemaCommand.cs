@@ -8,7 +8,9 @@ namespace Marketplace.Functions.Serverless;
 /// <c>Marketplace.Functions db-apply</c> (on Lambda's build: <c>bootstrap db-apply</c>): creates or updates every
 /// table, function and sequence the store needs — events, documents, projection tables — and exits. Deployments
 /// run it once before new code goes live, so functions start with <c>Marten:ApplySchemaOnStartup=false</c> and do
-/// no schema work on a cold start. Changes are additive (Weasel's CreateOrUpdate), safe to repeat.
+/// no schema work on a cold start. Changes are additive (Weasel's CreateOrUpdate), safe to repeat. Run as the owner role
+/// (<c>ConnectionStrings:MarketplaceOwner</c>); with <c>Database:AppRole</c> set it then grants that role what the
+/// functions need, never UPDATE or DELETE on events and log rows (<see cref="DatabaseRoles"/>).
 /// </summary>
 public static class SchemaCommand
 {
@@ -23,7 +25,7 @@ public static class SchemaCommand
         var clock = Stopwatch.StartNew();
         try
         {
-            await ApplyAsync(store, app.Lifetime.ApplicationStopping);
+            await ApplyAsync(store, app.Configuration[DatabaseRoles.AppRoleKey], app.Lifetime.ApplicationStopping);
         }
         catch (Exception e) when (e is Npgsql.NpgsqlException or InvalidOperationException or TimeoutException)
         {
@@ -34,6 +36,15 @@ public static class SchemaCommand
         return 0;
     }
 
-    public static Task ApplyAsync(IDocumentStore store, CancellationToken ct) =>
-        store.Storage.Database.ApplyAllConfiguredChangesToDatabaseAsync(AutoCreate.CreateOrUpdate, null, ct);
+    public static Task ApplyAsync(IDocumentStore store, CancellationToken ct) => ApplyAsync(store, null, ct);
+
+    /// <summary>Applies the schema and, when <paramref name="appRole"/> is given, grants it the application's privileges.</summary>
+    public static async Task ApplyAsync(IDocumentStore store, string? appRole, CancellationToken ct)
+    {
+        await store.Storage.Database.ApplyAllConfiguredChangesToDatabaseAsync(AutoCreate.CreateOrUpdate, null, ct);
+        if (string.IsNullOrWhiteSpace(appRole)) return;
+        await using var connection = store.Storage.Database.CreateConnection();
+        await connection.OpenAsync(ct);
+        await DatabaseRoles.GrantAsync(connection, store.Options.DatabaseSchemaName, appRole, ct);
+    }
 }

@@ -1,3 +1,4 @@
+using Marketplace.Functions.Protection;
 using System.Globalization;
 using Marketplace.Functions.Infrastructure;
 using Marten;
@@ -23,16 +24,16 @@ public static class TransparencyEndpoints
     {
         app.MapGet("/v1/log/checkpoint", GetCheckpoint).WithName("GetCheckpoint")
             .WithSummary("The latest signed checkpoint of the transparency log (tree size, root hash, signed note).")
-            .Produces<CheckpointResponse>();
+            .Produces<CheckpointResponse>().WithProblems(429).RateLimited(RateLimitedOperation.LogProof);
         app.MapGet("/v1/log/leaves/{index}", GetLeaf).WithName("GetLogLeaf")
             .WithSummary("One leaf: its index, the sequence of its event and its leaf hash.")
-            .Produces<LeafResponse>().WithProblems(400, 404);
+            .Produces<LeafResponse>().WithProblems(400, 404, 429).RateLimited(RateLimitedOperation.LogProof);
         app.MapGet("/v1/log/proof/inclusion", GetInclusion).WithName("GetInclusionProof")
             .WithSummary("The inclusion proof of a leaf (by index or event sequence) in the tree of a given size (default: the latest).")
-            .Produces<InclusionResponse>().WithProblems(400, 404);
+            .Produces<InclusionResponse>().WithProblems(400, 404, 429).RateLimited(RateLimitedOperation.LogProof);
         app.MapGet("/v1/log/proof/consistency", GetConsistency).WithName("GetConsistencyProof")
             .WithSummary("The consistency proof between two tree sizes (to defaults to the latest).")
-            .Produces<ConsistencyResponse>().WithProblems(400);
+            .Produces<ConsistencyResponse>().WithProblems(400, 429).RateLimited(RateLimitedOperation.LogProof);
         return app;
     }
 

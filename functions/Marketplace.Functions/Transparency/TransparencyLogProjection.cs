@@ -27,18 +27,29 @@ public sealed class TransparencyLogProjection : EventProjection, IJasperFxProjec
     public static string LeavesIn(string schema) => $"{schema}.mkt_tlog_leaves";
     public static string NodesIn(string schema) => $"{schema}.mkt_tlog_nodes";
 
+    /// <summary>
+    /// Each leaf's entry, the canonical bytes (its CloudEvent JSON) stored once, when this projection first applies
+    /// the event; the feed serves them and the leaf hash is over them. Append-only and kept across rebuilds, so
+    /// neither a serializer upgrade nor a rebuild can change a served byte or a leaf.
+    /// </summary>
+    public static string EntriesIn(string schema) => $"{schema}.{EntriesTable}";
+
+    public const string EntriesTable = "mkt_log_entries";
+
     /// <summary>The event types that are leaves: the package stream's, plus those other features register.</summary>
     public static readonly List<Type> LoggedTypes =
         [typeof(PackagePublished), typeof(VersionYanked), typeof(VersionUnyanked), typeof(OwnerAdded), typeof(OwnerRemoved)];
 
     private readonly string _leaves;
     private readonly string _nodes;
+    private readonly string _entries;
 
     public TransparencyLogProjection(string schema)
     {
         Name = ProjectionName;
         _leaves = LeavesIn(schema);
         _nodes = NodesIn(schema);
+        _entries = EntriesIn(schema);
         var leaves = new Table(new PostgresqlObjectName(schema, "mkt_tlog_leaves", SchemaUtils.IdentifierUsage.General));
         leaves.AddColumn<long>("index").AsPrimaryKey();
         leaves.AddColumn<long>("sequence").NotNull();
@@ -50,6 +61,10 @@ public sealed class TransparencyLogProjection : EventProjection, IJasperFxProjec
         nodes.AddColumn<long>("index").AsPrimaryKey();
         nodes.AddColumn("hash", "bytea").NotNull();
         SchemaObjects.Add(nodes);
+        var entries = new Table(new PostgresqlObjectName(schema, EntriesTable, SchemaUtils.IdentifierUsage.General));
+        entries.AddColumn<long>("sequence").AsPrimaryKey();
+        entries.AddColumn("entry", "bytea").NotNull();
+        SchemaObjects.Add(entries);
         foreach (var type in LoggedTypes) IncludeType(type);
         Options.DeleteDataInTableOnTeardown(_leaves);
         Options.DeleteDataInTableOnTeardown(_nodes);
@@ -68,6 +83,8 @@ public sealed class TransparencyLogProjection : EventProjection, IJasperFxProjec
         var size = (await operations.QueryAsync<long>($"select coalesce(max(index) + 1, 0) from {_leaves}", ct)).Single();
         // The subtrees along the right edge of the current tree: every left sibling a new leaf can need.
         var known = await TransparencyLog.LoadAsync(operations, _leaves, _nodes, MerkleLog.NeededForRoot(size), ct);
+        var stored = await LoadEntriesAsync(operations, _entries, logged.Select(e => e.Sequence).ToArray(), ct);
+        var entryRows = new List<object?[]>();
         var leafRows = new List<object?[]>(logged.Count);
         var nodeRows = new List<object?[]>();
         foreach (var e in logged)
@@ -77,7 +94,12 @@ public sealed class TransparencyLogProjection : EventProjection, IJasperFxProjec
             {
                 if (subtree.Level == 0)
                 {
-                    var leaf = MerkleTree.LeafHash(RegistryCloudEvents.Serialize(e));
+                    if (!stored.TryGetValue(e.Sequence, out var entry))
+                    {
+                        entry = RegistryCloudEvents.Serialize(e);
+                        entryRows.Add([e.Sequence, entry]);
+                    }
+                    var leaf = MerkleTree.LeafHash(entry);
                     known[subtree] = leaf;
                     leafRows.Add([index, e.Sequence, leaf]);
                 }
@@ -89,9 +111,24 @@ public sealed class TransparencyLogProjection : EventProjection, IJasperFxProjec
                 }
             }
         }
+        MultiRowInsert.Queue(operations, $"{_entries} (sequence, entry)", "(?, ?)", entryRows);
         MultiRowInsert.Queue(operations, $"{_leaves} (index, sequence, hash)", "(?, ?, ?)", leafRows);
         MultiRowInsert.Queue(operations, $"{_nodes} (level, index, hash)", "(?, ?, ?)", nodeRows);
         ProjectionMetrics.Applied(ProjectionName, logged);
+    }
+
+    /// <summary>The stored entries of the given event sequences (those not stored yet are absent).</summary>
+    public static async Task<Dictionary<long, byte[]>> LoadEntriesAsync(IQuerySession session, string entries, long[] sequences, CancellationToken ct)
+    {
+        var found = new Dictionary<long, byte[]>(sequences.Length);
+        if (sequences.Length == 0) return found;
+        var rows = await session.QueryAsync<string>($"select concat_ws(' ', sequence, encode(entry, 'base64')) from {entries} where sequence = any(?)", ct, sequences);
+        foreach (var row in rows)
+        {
+            var space = row.IndexOf(' ', StringComparison.Ordinal);
+            found[long.Parse(row.AsSpan(0, space), System.Globalization.CultureInfo.InvariantCulture)] = Convert.FromBase64String(row[(space + 1)..]);
+        }
+        return found;
     }
 
 }

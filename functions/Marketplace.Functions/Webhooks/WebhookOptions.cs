@@ -33,6 +33,15 @@ public sealed class WebhookOptions
 
     public int MaxSubscriptionsPerKey { get; set; } = 25;
 
+    /// <summary>
+    /// Key ids (comma-separated) the operator allows registry-wide subscriptions that list download events; any other
+    /// key is refused them (<c>download-events-not-allowed</c>). Package and owner scopes need no allowance.
+    /// </summary>
+    public string DownloadEventKeys { get; set; } = "";
+
+    public bool AllowsRegistryDownloads(string keyId) =>
+        DownloadEventKeys.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Contains(keyId, StringComparer.Ordinal);
+
     public int MaxUrlLength { get; set; } = 2048;
 
     /// <summary>Most deliveries a <c>redeliver</c> from a log position re-queues in one statement.</summary>
@@ -44,10 +53,13 @@ public sealed class WebhookOptions
     /// <summary>How often the dispatcher looks for due deliveries when nothing woke it.</summary>
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(1);
 
-    /// <summary>Receivers (subscription, package chains) sent to at once.</summary>
+    /// <summary>Chains (subscription, package) sent at once by one dispatcher, each by its own worker.</summary>
     public int Concurrency { get; set; } = 16;
 
-    /// <summary>Chains taken per dispatch pass, and deliveries sent per chain in a pass.</summary>
+    /// <summary>How long a dispatcher holds a chain it claimed; after a crash the chain is sent again once this runs out.</summary>
+    public TimeSpan ChainLease { get; set; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>Chains claimed in one statement at most, and deliveries a worker sends per claim.</summary>
     public int ChainsPerPass { get; set; } = 256;
 
     public int DeliveriesPerChain { get; set; } = 32;
@@ -75,6 +87,7 @@ public sealed class WebhookOptionsValidation : IValidateOptions<WebhookOptions>
         if (o.MaxUrlLength is < 16 or > 8192) errors.Add("Webhooks:MaxUrlLength must be 16 to 8192.");
         if (o.MaxRedeliver < 1) errors.Add("Webhooks:MaxRedeliver must be at least 1.");
         if (o.PollInterval <= TimeSpan.Zero) errors.Add("Webhooks:PollInterval must be positive.");
+        if (o.ChainLease < o.Timeout + o.Timeout) errors.Add("Webhooks:ChainLease must be at least twice Webhooks:Timeout.");
         if (o.Concurrency < 1 || o.ChainsPerPass < 1 || o.DeliveriesPerChain < 1) errors.Add("Webhooks:Concurrency, ChainsPerPass and DeliveriesPerChain must be at least 1.");
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }

@@ -37,6 +37,7 @@ public static class WebhookServices
         services.AddSingleton<WebhookConnector>();
         services.AddSingleton<WebhookSender>();
         services.AddSingleton<WebhookDispatchSignal>();
+        services.AddSingleton<WebhookDeliveries>();
         services.AddSingleton<WebhookDispatcher>();
         services.AddSingleton<WebhookCommands>();
         services.AddSingleton<WebhookOutbox>();
@@ -48,6 +49,8 @@ public static class WebhookServices
             o.Schema.For<WebhookEndpoint>();
             o.Schema.For<WebhookRoute>();
             o.Storage.ExtendedSchemaObjects.Add(WebhookDeliveryTable.Define(o.DatabaseSchemaName));
+            o.Storage.ExtendedSchemaObjects.Add(WebhookDeliveryTable.DefineLeases(o.DatabaseSchemaName));
+            o.Storage.ExtendedSchemaObjects.Add(WebhookKeySlots.Define(o.DatabaseSchemaName));
             o.Projections.Subscribe(sp.GetRequiredService<WebhookOutbox>());
         });
         var inProcess = configuration.GetValue<bool?>("Webhooks:Dispatcher")

@@ -14,7 +14,8 @@ namespace Marketplace.Tests.Protection;
 
 /// <summary>
 /// A host with tiny quotas (per window of a minute: 3 publishes per address and 2 per key, 1 yank per key, 3 downloads
-/// per address), nobody exempt, the first X-Forwarded-For hop as the client address, and a fake clock for the rate
+/// per address), nobody exempt, the client address the second X-Forwarded-For hop from the right (two trusted proxies:
+/// the first appends the client, the second 10.0.0.1), and a fake clock for the rate
 /// limiters only (statements are still checked against real time). Each test takes its own addresses and keys.
 /// </summary>
 public sealed class ProtectionFixture : FileStoreFixture
@@ -30,6 +31,7 @@ public sealed class ProtectionFixture : FileStoreFixture
         var settings = await base.BlobSettingsAsync();
         settings["Protection:ExemptLoopback"] = "false";
         settings["Protection:TrustForwardedFor"] = "true";
+        settings["Protection:TrustedProxies"] = "2";
         settings["Protection:RateLimits:Publish:PerAddress"] = "3";
         settings["Protection:RateLimits:Publish:PerKey"] = "2";
         settings["Protection:RateLimits:Publish:Window"] = "00:01:00";

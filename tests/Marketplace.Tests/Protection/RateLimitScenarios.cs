@@ -150,7 +150,7 @@ public sealed class RateLimitScenarios(ProtectionFixture fixture)
     }
 
     [Fact]
-    public async Task the_first_forwarded_hop_is_the_client_whatever_proxies_follow_it()
+    public async Task the_hop_the_trusted_proxies_vouch_for_is_the_client_whichever_proxy_appended_last()
     {
         var address = ProtectionFixture.NewAddress();
         for (var i = 0; i < 3; i++)

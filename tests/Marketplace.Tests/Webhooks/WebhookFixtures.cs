@@ -18,6 +18,9 @@ public sealed class WebhookFixture : FileStoreFixture
 {
     public const string Schedule = "00:00:00.100,00:00:00.200,00:00:00.400,00:00:00.800,00:00:01.600,00:00:03";
 
+    /// <summary>The key the operator allowed registry-wide download events (<c>Webhooks:DownloadEventKeys</c>).</summary>
+    public static readonly StatementSigner DownloadsKey = StatementSigner.Generate();
+
     protected override async Task<Dictionary<string, string?>> BlobSettingsAsync()
     {
         var settings = await base.BlobSettingsAsync();
@@ -27,6 +30,7 @@ public sealed class WebhookFixture : FileStoreFixture
         settings["Webhooks:Timeout"] = "00:00:01";
         settings["Webhooks:PollInterval"] = "00:00:00.050";
         settings["Webhooks:MaxSubscriptionsPerKey"] = "3";
+        settings["Webhooks:DownloadEventKeys"] = "some-other-key, " + DownloadsKey.Owner.KeyId;
         return settings;
     }
 }

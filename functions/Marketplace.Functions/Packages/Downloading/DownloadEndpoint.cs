@@ -19,7 +19,8 @@ public static class DownloadEndpoint
             .WithName("DownloadVersion")
             .WithSummary("Records a download and redirects (302) to a short-lived URL of the blob; yanked versions still download by exact version.")
             .WithProblems(400, 404, 429, 503)
-            .RateLimited(RateLimitedOperation.Download);
+            .RateLimited(RateLimitedOperation.Download)
+            .RateLimited(RateLimitedOperation.PackageDownload);
         return app;
     }
 

@@ -1,3 +1,4 @@
+using Marketplace.Functions.Protection;
 using Marketplace.Blobs;
 using Marketplace.Functions.Infrastructure;
 using System.Text.Json.Serialization;
@@ -21,7 +22,8 @@ public static class UploadEndpoint
             .WithName("CreateUpload")
             .WithSummary("Presigns a PUT for a large blob, or says the digest is already stored.")
             .Accepts<UploadRequest>("application/json")
-            .WithProblems(400, 413, 415);
+            .WithProblems(400, 413, 415, 429)
+            .RateLimited(RateLimitedOperation.Upload);
         return app;
     }
 

@@ -92,10 +92,7 @@ public sealed class WebhookOutbox : SubscriptionBase
             if (route.State.IsRemoved) operations.Delete<WebhookRoute>(id);
             else operations.Store(route);
         }
-        var table = WebhookDeliveryTable.In(operations.DocumentStore.Options.DatabaseSchemaName);
-        MultiRowInsert.Queue(operations,
-            $"{table} (subscription_id, event_id, sequence, event_type, package, order_key, body, state, next_attempt_at, created_at)",
-            "(?, ?, ?, ?, nullif(?, ''), ?, ?, 'pending', ?, ?)", rows, "on conflict (subscription_id, event_id) do nothing");
+        WebhookDeliveries.Queue(operations, rows);
         ProjectionMetrics.Applied(SubscriptionName, page.Events);
         return rows.Count > 0 ? new WakeDispatcher(_signal) : NullChangeListener.Instance;
     }

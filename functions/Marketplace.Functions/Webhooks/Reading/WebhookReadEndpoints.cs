@@ -7,7 +7,6 @@ using Marketplace.Functions.Webhooks.Subscribing;
 using Marketplace.Webhooks;
 using Marten;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Npgsql;
 
 namespace Marketplace.Functions.Webhooks.Reading;
 
@@ -47,7 +46,7 @@ public static class WebhookReadEndpoints
     }
 
     public static async Task<Results<Ok<DeliveryLogView>, ProblemHttpResult>> Deliveries(
-        string id, string? after, string? limit, HttpContext http, IDocumentStore store, CancellationToken ct)
+        string id, string? after, string? limit, HttpContext http, IDocumentStore store, WebhookDeliveries log, CancellationToken ct)
     {
         var found = await AuthenticateAsync(id, http, store, ct);
         if (found.Error is { } error) return error.ToProblem();
@@ -59,28 +58,8 @@ public static class WebhookReadEndpoints
             return DomainError.InvalidQuery($"limit is 1 to {MaxLimit}.").ToProblem();
 
         var subscription = found.Value.State.SubscriptionId;
-        await using var connection = store.Storage.Database.CreateConnection();
-        await connection.OpenAsync(ct);
-        await using var query = new NpgsqlCommand(
-            $"""
-             select event_id, event_type, sequence, package, state, attempts::text, next_attempt_at, created_at, completed_at
-             from {WebhookDeliveryTable.In(store.Options.DatabaseSchemaName)}
-             where subscription_id = $1 and sequence > $2 order by sequence limit $3
-             """, connection)
-        {
-            Parameters = { new() { Value = subscription }, new() { Value = from }, new() { Value = take } },
-        };
-        var deliveries = new List<DeliveryView>();
-        await using (var reader = await query.ExecuteReaderAsync(ct))
-        {
-            while (await reader.ReadAsync(ct))
-            {
-                deliveries.Add(new DeliveryView(reader.GetGuid(0), reader.GetString(1), reader.GetInt64(2), reader.IsDBNull(3) ? null : reader.GetString(3),
-                    reader.GetString(4), JsonSerializer.Deserialize<List<DeliveryAttempt>>(reader.GetString(5), WebhookJson.Options) ?? [],
-                    reader.IsDBNull(6) ? null : reader.GetFieldValue<DateTimeOffset>(6), reader.GetFieldValue<DateTimeOffset>(7),
-                    reader.IsDBNull(8) ? null : reader.GetFieldValue<DateTimeOffset>(8)));
-            }
-        }
+        var page = await log.LogAsync(subscription, from, take, ct);
+        var deliveries = page.Select(d => new DeliveryView(d.Id, d.Type, d.Sequence, d.Package, d.State, d.Attempts, d.NextAttemptAt, d.CreatedAt, d.CompletedAt)).ToList();
         return TypedResults.Ok(new DeliveryLogView(subscription, deliveries, deliveries.Count == take ? deliveries[^1].Sequence : null));
     }
 

@@ -28,42 +28,61 @@ public sealed record RedeliveryView(Guid Id, int Requeued, Guid? DeliveryId, lon
 /// endpoint document and the statement's receipt in one transaction (a replay fails that transaction), deciding
 /// again if another writer moved the stream first.
 /// </summary>
-public sealed class WebhookCommands(IDocumentStore store, TimeProvider time, WebhookOptions options, ILogger<WebhookCommands> logger)
+public sealed class WebhookCommands(IDocumentStore store, WebhookDeliveries deliveries, TimeProvider time, WebhookOptions options, ILogger<WebhookCommands> logger)
 {
     private const int MaxAttempts = 4;
 
+    /// <summary>Creates racing for a key's slots each lose at most once per slot.</summary>
+    private int MaxSlotAttempts => options.MaxSubscriptionsPerKey + 2;
+
+    /// <remarks>
+    /// The per-key cap is a slot taken in the create's transaction (<see cref="WebhookKeySlots"/>): when another create
+    /// took the same slot first, this one decides again with the count it now sees.
+    /// </remarks>
     public async Task<Outcome<WebhookCreatedView>> CreateAsync(WebhookRequest request, OwnerKey signer, string statementId, string correlationId, CancellationToken ct)
     {
-        await using var session = Open(signer, correlationId);
-        var scope = request.Scope!;
-        var package = scope.Kind == WebhookScope.Package ? await session.LoadAsync<PackageState>(scope.Name!, ct) : null;
-        var live = await session.Query<WebhookState>().CountAsync(s => s.KeyId == signer.KeyId && s.Status != WebhookState.Removed, ct);
-        var now = time.GetUtcNow();
-        var id = Guid.CreateVersion7(now);
-        var command = new WebhookDecider.Create(id, scope, request.Url!, request.EventTypes ?? [], signer.KeyId);
-        var decision = WebhookDecider.Decide(package, command, live, options.MaxSubscriptionsPerKey, now);
-        if (decision.Error is { } refused) return refused;
+        for (var attempt = 1; ; attempt++)
+        {
+            await using var session = Open(signer, correlationId);
+            var scope = request.Scope!;
+            var package = scope.Kind == WebhookScope.Package ? await session.LoadAsync<PackageState>(scope.Name!, ct) : null;
+            var live = await session.Query<WebhookState>().CountAsync(s => s.KeyId == signer.KeyId && s.Status != WebhookState.Removed, ct);
+            var slot = await WebhookKeySlots.FreeSlotAsync(session, signer.KeyId, options.MaxSubscriptionsPerKey, ct);
+            var now = time.GetUtcNow();
+            var id = Guid.CreateVersion7(now);
+            var command = new WebhookDecider.Create(id, scope, request.Url!, request.EventTypes ?? [], signer.KeyId);
+            var decision = WebhookDecider.Decide(package, command, slot is null ? options.MaxSubscriptionsPerKey : live, options.MaxSubscriptionsPerKey, now,
+                options.AllowsRegistryDownloads(signer.KeyId));
+            if (decision.Error is { } refused) return refused;
 
-        var key = WebhookStreams.KeyOf(id);
-        var stream = session.Events.StartStream<WebhookState>(key, decision.Value!);
-        var secret = WebhookSignature.NewSecret();
-        session.Store(new WebhookEndpoint { Id = id.ToString("D"), Url = request.Url!.Value, Secret = secret, UpdatedAt = now });
-        session.Insert(Receipt(statementId, key, signer, now));
-        try
-        {
-            await session.SaveChangesAsync(ct);
+            var key = WebhookStreams.KeyOf(id);
+            var stream = session.Events.StartStream<WebhookState>(key, decision.Value!);
+            var secret = WebhookSignature.NewSecret();
+            session.Store(new WebhookEndpoint { Id = id.ToString("D"), Url = request.Url!.Value, Secret = secret, UpdatedAt = now });
+            WebhookKeySlots.QueueTake(session, signer.KeyId, slot!.Value, id);
+            session.Insert(Receipt(statementId, key, signer, now));
+            try
+            {
+                await session.SaveChangesAsync(ct);
+            }
+            catch (Exception e) when (IsDuplicateReceipt(e))
+            {
+                return DomainError.ReplayedStatement();
+            }
+            catch (Exception e) when (WebhookKeySlots.IsTaken(e) && attempt < MaxSlotAttempts)
+            {
+                logger.LogDebug("Subscription slot {Slot} of key {KeyId} taken meanwhile; deciding again (attempt {Attempt}).", slot, signer.KeyId, attempt);
+                continue;
+            }
+            var sequence = stream.Events.Count > 0 ? stream.Events[^1].Sequence : 0;
+            return new WebhookCreatedView(id, secret, scope, request.Url!.Value, command.EventTypes, WebhookState.Active, signer.KeyId, now, sequence);
         }
-        catch (Exception e) when (IsDuplicateReceipt(e))
-        {
-            return DomainError.ReplayedStatement();
-        }
-        var sequence = stream.Events.Count > 0 ? stream.Events[^1].Sequence : 0;
-        return new WebhookCreatedView(id, secret, scope, request.Url!.Value, command.EventTypes, WebhookState.Active, signer.KeyId, now, sequence);
     }
 
     public Task<Outcome<WebhookView>> UpdateAsync(WebhookRequest request, OwnerKey signer, string statementId, string correlationId, CancellationToken ct) =>
         ChangeAsync(request.Id!.Value, signer, statementId, correlationId,
-            (state, package, now) => WebhookDecider.Decide(state, package, request.Id.Value, new WebhookDecider.Update(request.Url, request.EventTypes, signer.KeyId), now),
+            (state, package, now) => WebhookDecider.Decide(state, package, request.Id.Value, new WebhookDecider.Update(request.Url, request.EventTypes, signer.KeyId), now,
+                options.AllowsRegistryDownloads(signer.KeyId)),
             request.Url, ct);
 
     public Task<Outcome<WebhookView>> RemoveAsync(WebhookRequest request, OwnerKey signer, string statementId, string correlationId, CancellationToken ct) =>
@@ -93,7 +112,8 @@ public sealed class WebhookCommands(IDocumentStore store, TimeProvider time, Web
             {
                 // The secret and the delivery log go with the subscription: nothing is signed or shown for it again.
                 session.Delete<WebhookEndpoint>(id.ToString("D"));
-                session.QueueSqlCommand($"delete from {WebhookDeliveryTable.In(store.Options.DatabaseSchemaName)} where subscription_id = ?", id);
+                deliveries.QueueDrop(session, id);
+                WebhookKeySlots.QueueFree(session, id);
             }
             else if (newUrl is not null && endpoint is not null && endpoint.Url != newUrl.Value)
             {
@@ -132,26 +152,22 @@ public sealed class WebhookCommands(IDocumentStore store, TimeProvider time, Web
         var package = state?.Scope.Kind == WebhookScope.Package ? await session.LoadAsync<PackageState>(state.Scope.Name!, ct) : null;
         if (WebhookDecider.MayManage(state, package, id, signer.KeyId) is { } refused) return refused;
 
-        var table = WebhookDeliveryTable.In(store.Options.DatabaseSchemaName);
         var now = time.GetUtcNow().ToUniversalTime();
-        const string requeue = "state = 'pending', tries = 0, next_attempt_at = ?, completed_at = null, revision = revision + 1";
         RedeliveryView view;
         if (request.DeliveryId is { } deliveryId)
         {
-            var found = await session.AdvancedSql.QueryAsync<long>($"select count(*) from {table} where subscription_id = ? and event_id = ?", ct, id, deliveryId);
-            if (found[0] == 0) return DomainError.NotFound($"Subscription {id} has no delivery {deliveryId}.");
-            session.QueueSqlCommand($"update {table} set {requeue} where subscription_id = ? and event_id = ?", now, id, deliveryId);
+            if (!await deliveries.ExistsAsync(session, id, deliveryId, ct)) return DomainError.NotFound($"Subscription {id} has no delivery {deliveryId}.");
+            deliveries.QueueRedeliver(session, id, deliveryId, now);
             view = new RedeliveryView(id, 1, deliveryId, null, null, false);
         }
         else
         {
             var from = request.FromSequence!.Value;
-            var sequences = await session.AdvancedSql.QueryAsync<long>(
-                $"select sequence from {table} where subscription_id = ? and sequence >= ? order by sequence limit ?", ct, id, from, options.MaxRedeliver + 1);
+            var sequences = await deliveries.SequencesFromAsync(session, id, from, options.MaxRedeliver + 1, ct);
             var more = sequences.Count > options.MaxRedeliver;
             var through = sequences.Count == 0 ? (long?)null : sequences[Math.Min(sequences.Count, options.MaxRedeliver) - 1];
             if (through is { } last)
-                session.QueueSqlCommand($"update {table} set {requeue} where subscription_id = ? and sequence >= ? and sequence <= ?", now, id, from, last);
+                deliveries.QueueRedeliver(session, id, from, last, now);
             view = new RedeliveryView(id, Math.Min(sequences.Count, options.MaxRedeliver), null, from, through, more);
         }
         session.Insert(Receipt(statementId, key, signer, now));
