@@ -24,7 +24,7 @@ public sealed class SearchFixture : FileStoreFixture
 
     /// <summary>A package whose description and keyword carry markup: a highlight of it must come back escaped.</summary>
     public static readonly CorpusPackage Markup = new("markup-widget",
-        [new CorpusVersion("1.0.0", new PackageManifest("<script>alert('xss')</script> & <b>markup</b> widget", ["<img src=x onerror=alert(1)>"],
+        [new CorpusVersion("1.0.0", new PackageManifest("<script>alert('xss')</script> & <b>markup</b> widget, 1 < 2 > 0", ["<img src=x onerror=alert(1)>"],
             "MIT", Keywords: ["markup"], Categories: ["web"]), false)], 3);
 
     public IReadOnlyList<CorpusPackage> Corpus { get; } = [.. Scaled(SearchCorpus.Generate(Size, seed: 7, maxDownloads: MaxDownloads)), Markup];

