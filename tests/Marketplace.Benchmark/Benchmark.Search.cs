@@ -146,7 +146,7 @@ internal sealed partial class Benchmark
             await MeasureQueriesAsync(plan, "search-embedded", ct);
             await MeasureSuggestAsync(plan, "suggest-embedded", ct);
             var before = _lagRuns.Count;
-            await MeasureLagAsync(plan, signer, ct);
+            await MeasureLagAsync(plan, signer, ct, label: "e");
             var lag = _lagRuns.Skip(before).ToList();
             _lagRuns.RemoveRange(before, lag.Count);
             if (lag.Count > 0)
@@ -366,7 +366,7 @@ internal sealed partial class Benchmark
         return new RunResult(run.Concurrency, run.ElapsedSeconds, ticks, statuses, 200, [], 0);
     }
 
-    private async Task MeasureLagAsync(SearchCorpusPlan plan, StatementSigner signer, CancellationToken ct)
+    private async Task MeasureLagAsync(SearchCorpusPlan plan, StatementSigner signer, CancellationToken ct, string label = "")
     {
         var host = _host!;
         var lag = new SearchLag(_base, signer);
@@ -382,7 +382,7 @@ internal sealed partial class Benchmark
         for (var run = 0; run < options.Repeat; run++)
         {
             var usage = Usage.Start(host);
-            var result = await lag.RunAsync($"{_runId}-{run + 1}", plan.Packages, options.LagRate, duration, ct);
+            var result = await lag.RunAsync($"{_runId}{label}-{run + 1}", plan.Packages, options.LagRate, duration, ct);
             ct.ThrowIfCancellationRequested();
             var u = usage.Stop(result.Seconds);
             _lagRuns.Add(result);

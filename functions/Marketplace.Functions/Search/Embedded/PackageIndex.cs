@@ -155,6 +155,7 @@ public sealed class PackageIndex : IDisposable
     public SearchResult Search(SearchQuery query)
     {
         var result = Run(query, typos: false);
+        // As the PostgreSQL adapter: typos when the words themselves (before filters) find less than a page.
         if (!query.IsEmpty && result.Matched < TypoThreshold)
             result = Run(query, typos: true);
         return result.Result;
@@ -173,7 +174,7 @@ public sealed class PackageIndex : IDisposable
         {
             var count = Count;
             for (var slot = 0; slot < count; slot++) collector.Add(slot, 0);
-            return (collector.Result(), collector.Total);
+            return (collector.Result(), collector.Matched);
         }
         var searcher = _searchers.Acquire();
         try
@@ -184,7 +185,7 @@ public sealed class PackageIndex : IDisposable
         {
             _searchers.Release(searcher);
         }
-        return (collector.Result(), collector.Total);
+        return (collector.Result(), collector.Matched);
     }
 
     /// <summary>Every word must match (as a prefix, or a typo when <paramref name="typos"/>), or the whole name must.</summary>
@@ -352,6 +353,8 @@ public sealed class PackageIndex : IDisposable
         private readonly PriorityQueue<int, Rank> _best = new(RankOrder.For(query.Sort));
         private readonly int _words = Math.Max(1, query.Words.Count);
         public long Total { get; private set; }
+        /// <summary>Visible packages the text matched, before the filters.</summary>
+        public long Matched { get; private set; }
 
         /// <summary>Sorting key; for the heap the worst ranks first.</summary>
         public readonly record struct Rank(double Score, long Downloads, DateTimeOffset UpdatedAt, string Name);
@@ -360,6 +363,7 @@ public sealed class PackageIndex : IDisposable
         {
             if (slot < 0 || slot >= packages.Length || packages[slot] is not { Package.Visible: true } p) return;
             var d = downloads[slot];
+            Matched++;
             if (!filter.Admits(p.Facets, d)) return;
             Total++;
             foreach (var ordinal in p.Facets)
