@@ -98,9 +98,77 @@ internal sealed partial class Benchmark
                 throw new InvalidOperationException($"Search over the reused schema {Schema} does not show the corpus as loaded; its figures would mean nothing. Load it again into a new schema.");
         }
 
-        await MeasureQueriesAsync(plan, ct);
+        await MeasureQueriesAsync(plan, "search", ct);
+        await MeasureSuggestAsync(plan, "suggest", ct);
+        await EmbeddedSearchAsync(plan, signer, ct);
         await MeasureLagAsync(plan, signer, ct);
         return ExitOk;
+    }
+
+    /// <summary>Start-up, memory and lag of the embedded index, and the figures of the embedded adapter.</summary>
+    private readonly List<string> _embeddedFigures = [];
+
+    /// <summary>
+    /// A second instance on the same schema with the embedded index and no daemon (the first one's daemon keeps the
+    /// search documents it tails): its start-up to ready (the index load), its memory, the same query set and
+    /// suggest prefixes, and publish → searchable through it. The first instance stays up, idle.
+    /// </summary>
+    private async Task EmbeddedSearchAsync(SearchCorpusPlan plan, StatementSigner signer, CancellationToken ct)
+    {
+        var port = options.Port + 1;
+        ServiceHost.EnsurePortFree(port);
+        var environment = new Dictionary<string, string>(_environment)
+        {
+            ["Search__Adapter"] = "Embedded",
+            ["Marten__Daemon"] = "Disabled",
+            ["Marten__ApplySchemaOnStartup"] = "false",
+            ["Logging__LogLevel__Marketplace.Functions.Search.Embedded"] = "Information",
+        };
+        var logPath = Path.Combine(_logDir, "service-embedded.log");
+        var (postgresHost, postgresBase) = (_host!, _base);
+        using var embedded = ServiceHost.Start(_repo, port, environment, logPath);
+        _out.WriteLine();
+        _out.WriteLine($"Embedded index: started a second instance (Search:Adapter=Embedded, no daemon) on the same schema: pid {embedded.Pid}, http://127.0.0.1:{port}, log {logPath}");
+        var embeddedBase = new Uri($"http://127.0.0.1:{port}");
+        using (var control = LoadRunner.CreateClient(embeddedBase, 4))
+        {
+            var ready = await embedded.WaitReadyAsync(control, ReadyTimeout, ct);
+            var memory = embedded.TakeWindow();
+            var loaded = embedded.LogTail(200).LastOrDefault(l => l.Contains("Embedded search index:", StringComparison.Ordinal)) ?? "(no load line in the log)";
+            _embeddedFigures.Add(F($"  start-up to /health/ready (process start, index load): {ready.TotalSeconds:0.0} s; RSS after the load {Report.Mb(memory.RssKb)} MB ") +
+                F($"(the PostgreSQL instance at idle start: {Report.Mb(_idleRssKb)} MB)"));
+            _embeddedFigures.Add("  " + loaded.Trim());
+            foreach (var line in _embeddedFigures) _out.WriteLine(line);
+        }
+        (_host, _base) = (embedded, embeddedBase);
+        try
+        {
+            await MeasureQueriesAsync(plan, "search-embedded", ct);
+            await MeasureSuggestAsync(plan, "suggest-embedded", ct);
+            var before = _lagRuns.Count;
+            await MeasureLagAsync(plan, signer, ct, label: "e");
+            var lag = _lagRuns.Skip(before).ToList();
+            _lagRuns.RemoveRange(before, lag.Count);
+            if (lag.Count > 0)
+                _embeddedFigures.Add(F($"  publish → searchable on the embedded instance (searchVisible there, then found by its search): p50 {Row.Median(lag.Select(r => r.PercentileMs(50))):0.0} ms, ") +
+                    F($"p99 {Row.Median(lag.Select(r => r.PercentileMs(99))):0.0} ms (target < 250 ms: {(Row.Median(lag.Select(r => r.PercentileMs(99))) < 250 && lag.Sum(r => r.Errors) == 0 ? "met" : "MISSED")}), ") +
+                    F($"max {lag.Max(r => r.MaxMs):0.0} ms, {lag.Sum(r => r.Errors)} errors"));
+            _embeddedFigures.Add(F($"  RSS peak of the embedded instance over its runs: {Report.Mb(embedded.Overall.RssKb)} MB"));
+        }
+        finally
+        {
+            (_host, _base) = (postgresHost, postgresBase);
+        }
+    }
+
+    private async Task MeasureSuggestAsync(SearchCorpusPlan plan, string phase, CancellationToken ct)
+    {
+        var workload = new SuggestWorkload(plan.Packages, phase);
+        _out.WriteLine();
+        _out.WriteLine(F($"Suggest ({phase}): {workload.Count} prefixes (1–8 characters of 64 corpus names, seed {SuggestWorkload.Seed}), cycling."));
+        _out.WriteLine(Report.RunLine(Report.RunHeaders));
+        foreach (var concurrency in options.SearchConcurrency)
+            await MeasureAsync(workload, concurrency, ct);
     }
 
     /// <summary>Publishes, yanks and downloads the corpus; true when every request succeeded and the projections caught up.</summary>
@@ -229,11 +297,12 @@ internal sealed partial class Benchmark
         return wrong.Count == 0;
     }
 
-    private async Task MeasureQueriesAsync(SearchCorpusPlan plan, CancellationToken ct)
+    private async Task MeasureQueriesAsync(SearchCorpusPlan plan, string phase, CancellationToken ct)
     {
         var cases = SearchQuerySet.Build(plan.Packages, options.SearchQueries);
-        var workload = new SearchWorkload(cases);
+        var workload = new SearchWorkload(cases, phase);
         _out.WriteLine();
+        _out.WriteLine($"[{phase}] {(phase == "search" ? "PostgreSQL adapter" : "embedded index")}, {_base}");
         _out.WriteLine(F($"Queries: {cases.Count} fixed queries (seed {SearchQuerySet.Seed}): ") +
             string.Join(", ", SearchQuerySet.Kinds.Select(k => F($"{cases.Count(c => c.Kind == k.Kind)} {k.Kind}"))) + ". For example:");
         foreach (var example in SearchQuerySet.Kinds.Select(k => cases.FirstOrDefault(c => c.Kind == k.Kind)).OfType<SearchCase>())
@@ -297,7 +366,7 @@ internal sealed partial class Benchmark
         return new RunResult(run.Concurrency, run.ElapsedSeconds, ticks, statuses, 200, [], 0);
     }
 
-    private async Task MeasureLagAsync(SearchCorpusPlan plan, StatementSigner signer, CancellationToken ct)
+    private async Task MeasureLagAsync(SearchCorpusPlan plan, StatementSigner signer, CancellationToken ct, string label = "")
     {
         var host = _host!;
         var lag = new SearchLag(_base, signer);
@@ -313,7 +382,7 @@ internal sealed partial class Benchmark
         for (var run = 0; run < options.Repeat; run++)
         {
             var usage = Usage.Start(host);
-            var result = await lag.RunAsync($"{_runId}-{run + 1}", plan.Packages, options.LagRate, duration, ct);
+            var result = await lag.RunAsync($"{_runId}{label}-{run + 1}", plan.Packages, options.LagRate, duration, ct);
             ct.ThrowIfCancellationRequested();
             var u = usage.Stop(result.Seconds);
             _lagRuns.Add(result);
@@ -355,6 +424,24 @@ internal sealed partial class Benchmark
                 F($"  (p50 {p50:0.0} ms, max {_lagRuns.Max(r => r.MaxMs):0.0} ms, {errors} errors)"));
         }
         foreach (var line in _slowest) _out.WriteLine(line);
+
+        var embedded = _rows.Where(r => r.Phase == "search-embedded" && r.Runs.Count > 0).ToList();
+        if (embedded.Count == 0) return;
+        _out.WriteLine();
+        _out.WriteLine(F($"Embedded index targets (issue 12, {_corpusPackages:N0} packages, the same query set; medians over {options.Repeat} run(s)):"));
+        var e1 = embedded.FirstOrDefault(r => r.Concurrency == 1);
+        var e8 = embedded.FirstOrDefault(r => r.Concurrency == 8);
+        if (e1 is not null)
+            _out.WriteLine(F($"  p50 < 2 ms over the mixed set at concurrency 1:   {e1.MedianP50,8:0.00} ms   {Verdict(e1.MedianP50 < 2 && e1.Errors == 0)}"));
+        if (e8 is not null)
+        {
+            _out.WriteLine(F($"  p99 < 20 ms at concurrency 8:                    {e8.MedianP99,8:0.00} ms   {Verdict(e8.MedianP99 < 20 && e8.Errors == 0)}"));
+            _out.WriteLine(F($"  ≥ 1,000 queries/s at concurrency 8:              {e8.MedianOps,8:0} /s   {Verdict(e8.MedianOps >= 1000 && e8.Errors == 0)}"));
+        }
+        foreach (var row in _rows.Where(r => r.Phase is "suggest" or "suggest-embedded" && r.Runs.Count > 0))
+            _out.WriteLine(F($"  {row.Phase}@{row.Concurrency}: p50 {row.MedianP50:0.00} ms, p99 {row.MedianP99:0.00} ms, {row.MedianOps:0} /s, {row.Errors} errors") +
+                (row.Phase == "suggest-embedded" ? F($"   p99 < 5 ms {Verdict(row.MedianP99 < 5 && row.Errors == 0)}") : ""));
+        foreach (var line in _embeddedFigures) _out.WriteLine(line);
     }
 
     private static string F(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);

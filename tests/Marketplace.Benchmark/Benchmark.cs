@@ -20,6 +20,10 @@ internal sealed partial class Benchmark(BenchOptions options, IReadOnlyList<stri
     private readonly List<Row> _rows = [];
     private readonly TextWriter _out = Console.Out;
     private ServiceHost? _host;
+    private Dictionary<string, string> _environment = [];
+    private string _repo = "";
+    private string _logDir = "";
+    private long _idleRssKb;
     private Uri _base = null!;
 
     private string Schema => options.ReuseSchema ?? $"bench_{_runId}";
@@ -67,7 +71,13 @@ internal sealed partial class Benchmark(BenchOptions options, IReadOnlyList<stri
                 ["Blobs__File__Root"] = blobRoot,
                 ["Logging__LogLevel__Default"] = "Warning",
                 ["ASPNETCORE_ENVIRONMENT"] = "Production",
+                // The service that loads the corpus runs the daemon and the PostgreSQL adapter; the search phase
+                // then starts a second instance with the embedded index on the same schema (EmbeddedSearchAsync).
+                ["Search__Adapter"] = "Postgres",
             };
+            _environment = environment;
+            _repo = repo;
+            _logDir = tempDir;
             _host = ServiceHost.Start(repo, options.Port, environment, logPath);
             AppDomain.CurrentDomain.ProcessExit += (_, _) => _host?.Kill();
             _out.WriteLine($"Started the service: pid {_host.Pid}, http://127.0.0.1:{options.Port}, log {logPath}");
@@ -75,6 +85,7 @@ internal sealed partial class Benchmark(BenchOptions options, IReadOnlyList<stri
             using var control = LoadRunner.CreateClient(_base, 4);
             var ready = await _host.WaitReadyAsync(control, ReadyTimeout, ct);
             var idle = _host.TakeWindow();
+            _idleRssKb = idle.RssKb;
             _out.WriteLine($"  ready after {ready.TotalSeconds:0.0} s (schema created on startup); RSS {Report.Mb(idle.RssKb)} MB");
             _out.WriteLine();
 

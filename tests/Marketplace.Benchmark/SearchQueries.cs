@@ -101,13 +101,13 @@ internal static class SearchQuerySet
 /// answer: 200 with a body holding <c>total</c>, <c>hits</c> and <c>facets</c>. Records the latency of each query
 /// for the per-kind figures of a run (<see cref="StartRun"/>, <see cref="TakeRun"/>).
 /// </summary>
-internal sealed class SearchWorkload(IReadOnlyList<SearchCase> cases) : IWorkload
+internal sealed class SearchWorkload(IReadOnlyList<SearchCase> cases, string phase = "search") : IWorkload
 {
     private readonly ConcurrentDictionary<int, int> _current = new();
     private ConcurrentDictionary<int, List<(int Case, int Status, long Ticks)>> _answers = new();
     private long _next = -1;
 
-    public string Phase => "search";
+    public string Phase => phase;
     public int ExpectedStatus => 200;
     public IReadOnlyList<SearchCase> Cases => cases;
 
@@ -157,5 +157,52 @@ internal sealed class SearchWorkload(IReadOnlyList<SearchCase> cases) : IWorkloa
         {
             return false;
         }
+    }
+}
+
+/// <summary>
+/// <c>GET /v1/search/suggest?q=</c> over prefixes of corpus names as a search box sends them while a name is typed:
+/// for a fixed sample of names, each prefix of 1 to 8 characters. Every answer must be 200 with a suggestions array.
+/// </summary>
+internal sealed class SuggestWorkload : IWorkload
+{
+    public const int Seed = 11;
+    private readonly string[] _prefixes;
+    private long _next = -1;
+
+    public SuggestWorkload(IReadOnlyList<CorpusPackage> corpus, string phase)
+    {
+        Phase = phase;
+        var random = new Random(Seed);
+        var names = Enumerable.Range(0, 64).Select(_ => corpus[random.Next(corpus.Count)].Name);
+        _prefixes = names.SelectMany(n => Enumerable.Range(1, Math.Min(8, n.Length)).Select(l => n[..l])).ToArray();
+    }
+
+    public string Phase { get; }
+    public int ExpectedStatus => 200;
+    public int Count => _prefixes.Length;
+
+    public HttpRequestMessage Create(int worker)
+    {
+        var i = (int)(Interlocked.Increment(ref _next) % _prefixes.Length);
+        return new HttpRequestMessage(HttpMethod.Get, new Uri("/v1/search/suggest?q=" + Uri.EscapeDataString(_prefixes[i]), UriKind.Relative));
+    }
+
+    public bool Answered(int worker, HttpResponseMessage? response, long latencyTicks)
+    {
+        if (response is not { StatusCode: System.Net.HttpStatusCode.OK }) return true;
+        try
+        {
+            using var json = JsonDocument.Parse(response.Content.ReadAsStream());
+            return json.RootElement.GetProperty("suggestions").ValueKind == JsonValueKind.Array;
+        }
+        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException)
+        {
+            return false;
+        }
+    }
+
+    public void Completed(int worker, int status)
+    {
     }
 }

@@ -23,7 +23,8 @@ public static class EventStore
         Serverless.DatabaseConnection.EnsureConfigured(configuration);
         var schema = configuration["Marten:Schema"] ?? "marketplace";
         var daemon = DaemonModeOf(configuration);
-        var postgresSearch = Search.SearchOptions.From(configuration).Adapter == Search.SearchAdapter.Postgres;
+        // The embedded index of each instance is loaded from and tails the PostgreSQL search documents.
+        var postgresSearch = Search.SearchOptions.From(configuration).Adapter is Search.SearchAdapter.Postgres or Search.SearchAdapter.Embedded;
 
         var marten = services.AddMarten(sp =>
         {

@@ -37,7 +37,7 @@ public static class RegistryEndpoints
         app.MapGet("/.well-known/marketplace", Describe).WithName("RegistryFacts")
             .WithSummary("Registry facts: API version, registry public keys, limits and enabled features.");
         app.MapGet("/health/live", () => TypedResults.Ok(new { status = "live" })).WithName("Live").WithSummary("The process is up.");
-        app.MapGet("/health/ready", Ready).WithName("Ready").WithSummary("PostgreSQL and the blob store answer.");
+        app.MapGet("/health/ready", Ready).WithName("Ready").WithSummary("PostgreSQL and the blob store answer, and the search index is loaded.");
         return app;
     }
 
@@ -65,11 +65,12 @@ public static class RegistryEndpoints
                 transparencyLog = new { origin = log.Origin, verifierKey = log.VerifierKey },
             },
             ["publish", "inline-blobs", "presigned-uploads", "yank", "owners", "download-redirects", "dsse-ed25519",
-             "search", search is Search.Postgres.PostgresSearch ? "search-postgres" : "search-typesense", "audit-feed", "transparency-log",
+             "search", search switch { Search.Postgres.PostgresSearch => "search-postgres", Search.Embedded.EmbeddedSearch => "search-embedded", _ => "search-typesense" },
+             "search-suggest", "audit-feed", "transparency-log",
              "webhooks-standard-v1", "cloudevents-1.0"],
             blobs is Blobs.S3BlobStore ? "s3" : "file"));
 
-    private static async Task<Results<Ok<object>, ProblemHttpResult>> Ready(IDocumentStore store, IBlobStore blobs, CancellationToken ct)
+    private static async Task<Results<Ok<object>, ProblemHttpResult>> Ready(IDocumentStore store, IBlobStore blobs, Search.IPackageSearch search, CancellationToken ct)
     {
         var database = false;
         try
@@ -82,14 +83,16 @@ public static class RegistryEndpoints
             database = false;
         }
         var blobStore = await blobs.IsReachableAsync(ct);
-        if (database && blobStore)
-            return TypedResults.Ok<object>(new { status = "ready", postgresql = "up", blobStore = "up" });
+        // An instance whose embedded search index is still loading would answer searches 503: not ready yet.
+        var searchIndex = search.IsReady;
+        if (database && blobStore && searchIndex)
+            return TypedResults.Ok<object>(new { status = "ready", postgresql = "up", blobStore = "up", search = "up" });
         return TypedResults.Problem(new Microsoft.AspNetCore.Mvc.ProblemDetails
         {
             Status = 503,
             Title = "Not ready",
             Type = Infrastructure.Problems.TypePrefix + "unavailable",
-            Detail = $"postgresql: {(database ? "up" : "down")}, blob store: {(blobStore ? "up" : "down")}",
+            Detail = $"postgresql: {(database ? "up" : "down")}, blob store: {(blobStore ? "up" : "down")}, search: {(searchIndex ? "up" : "loading")}",
             Extensions = { ["code"] = "unavailable" },
         });
     }

@@ -3,12 +3,25 @@ using Marketplace.Search;
 namespace Marketplace.Functions.Search;
 
 /// <summary>
-/// The search port behind <c>GET /v1/search</c>: PostgreSQL full-text search (the local default) or Typesense,
-/// picked by configuration (<see cref="SearchOptions"/>). Both are fed from the event log.
+/// The search port behind <c>GET /v1/search</c> and <c>GET /v1/search/suggest</c>: the embedded index of each
+/// instance (the default of a long-running instance), Typesense, or PostgreSQL full-text search, picked by
+/// configuration (<see cref="SearchOptions"/>). All are fed from the event log.
 /// </summary>
 public interface IPackageSearch
 {
     Task<SearchResult> SearchAsync(SearchQuery query, CancellationToken ct);
+
+    /// <summary>Up to <see cref="SuggestQuery.Size"/> visible packages whose name starts with the prefix: the exact name first, then the most downloaded.</summary>
+    Task<SuggestResult> SuggestAsync(SuggestQuery query, CancellationToken ct);
+
+    /// <summary>
+    /// How far into the event log an index kept by this instance has applied, when the index is per instance (the
+    /// embedded one); null when the index is shared and its progress is the row <see cref="ProgressionName"/>.
+    /// </summary>
+    long? AppliedSequence => null;
+
+    /// <summary>Whether the index can answer (an embedded index is not until it is loaded): <c>/health/ready</c> says so.</summary>
+    bool IsReady => true;
 
     /// <summary>
     /// The name of the event progression (row of Marten's <c>mt_event_progression</c>) whose sequence says how far
@@ -36,15 +49,24 @@ public class SearchUnavailableException : Exception
     }
 }
 
-public enum SearchAdapter { Postgres, Typesense }
+public enum SearchAdapter { Postgres, Typesense, Embedded }
 
 public sealed class SearchOptions
 {
-    /// <summary><c>Postgres</c> or <c>Typesense</c>; unset = Typesense when <c>Typesense:Url</c> is set, else PostgreSQL.</summary>
+    /// <summary>
+    /// <c>Embedded</c>, <c>Typesense</c> or <c>Postgres</c>; unset = Typesense when <c>Typesense:Url</c> is set, else
+    /// PostgreSQL on a function host (<c>Marten:Daemon</c> = <c>Disabled</c>: an instance that may live for one
+    /// request should not load an index), else the embedded index (a long-running instance).
+    /// </summary>
     public SearchAdapter? Adapter { get; set; }
 
+    /// <summary>How often the embedded index looks at the search projection's progress when no notification came.</summary>
+    public TimeSpan EmbeddedPollInterval { get; set; } = TimeSpan.FromSeconds(1);
+
     public SearchAdapter Resolve(IConfiguration configuration) =>
-        Adapter ?? (string.IsNullOrWhiteSpace(configuration["Typesense:Url"]) ? SearchAdapter.Postgres : SearchAdapter.Typesense);
+        Adapter ?? (!string.IsNullOrWhiteSpace(configuration["Typesense:Url"]) ? SearchAdapter.Typesense
+            : string.Equals(configuration["Marten:Daemon"], "Disabled", StringComparison.OrdinalIgnoreCase) ? SearchAdapter.Postgres
+            : SearchAdapter.Embedded);
 
     /// <summary>The <c>Search</c> section and the adapter it picks: one reading for the services and the store.</summary>
     public static (SearchOptions Options, SearchAdapter Adapter) From(IConfiguration configuration)

@@ -13,6 +13,10 @@ public static class SearchEndpoint
             .WithSummary("Full-text search with filters, sort, paging, facet counts and highlights.")
             .Produces<SearchResult>().WithProblems(400, 429, 503)
             .RateLimited(RateLimitedOperation.Search);
+        app.MapGet("/v1/search/suggest", Suggest).WithName("SearchSuggest")
+            .WithSummary("The 8 best package names for a prefix (exact name first, then most downloaded): for a search box, on every keystroke.")
+            .Produces<SuggestResult>().WithProblems(400, 429, 503)
+            .RateLimited(RateLimitedOperation.Search);
         return app;
     }
 
@@ -31,6 +35,25 @@ public static class SearchEndpoint
         {
             // The search index is down or refused the query: the registry itself is fine, so not a 500.
             http.RequestServices.GetRequiredService<ILogger<SearchResult>>().LogWarning(e, "The search index could not answer");
+            http.Response.Headers.RetryAfter = "5";
+            return DomainError.Unavailable("Search is unavailable for a moment; retry shortly.").ToProblem();
+        }
+        http.Response.Headers.CacheControl = "public, max-age=5";
+        return TypedResults.Ok(result);
+    }
+
+    public static async Task<Results<Ok<SuggestResult>, ProblemHttpResult>> Suggest(string? q, HttpContext http, IPackageSearch search, CancellationToken ct)
+    {
+        var query = SuggestQuery.Create(q);
+        if (query.Error is { } error) return error.ToProblem();
+        SuggestResult result;
+        try
+        {
+            result = await search.SuggestAsync(query.Value!, ct);
+        }
+        catch (SearchUnavailableException e)
+        {
+            http.RequestServices.GetRequiredService<ILogger<SuggestResult>>().LogWarning(e, "The search index could not answer");
             http.Response.Headers.RetryAfter = "5";
             return DomainError.Unavailable("Search is unavailable for a moment; retry shortly.").ToProblem();
         }

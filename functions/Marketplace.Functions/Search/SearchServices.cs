@@ -1,3 +1,4 @@
+using Marketplace.Functions.Search.Embedded;
 using Marketplace.Functions.Search.Postgres;
 using Marketplace.Functions.Search.Typesense;
 
@@ -12,6 +13,7 @@ public static class SearchServices
         return adapter switch
         {
             SearchAdapter.Typesense => services.AddTypesenseSearch(configuration),
+            SearchAdapter.Embedded => services.AddEmbeddedSearch(),
             _ => services.AddSingleton<IPackageSearch, PostgresSearch>(),
         };
     }

@@ -40,6 +40,12 @@ public sealed class SearchProjection : EventProjection, IJasperFxProjection<IDoc
     public static string TableIn(string schema) => $"{schema}.{TableName}";
 
     /// <summary>
+    /// The channel each batch NOTIFYs when it commits (with the progression): embedded search indexes LISTEN on it to
+    /// catch up at once instead of at their next poll. One per schema (channels are per database).
+    /// </summary>
+    public static string NotifyChannel(string schema) => $"mkt_search_{schema}";
+
+    /// <summary>
     /// Facet counts over every visible package (<c>facet</c> = category, keyword, author or license; the row
     /// <c>('total', '')</c> counts visible packages), kept by the same batches as the search rows: what an
     /// unfiltered listing shows without counting 100,000 rows per request.
@@ -54,6 +60,7 @@ public sealed class SearchProjection : EventProjection, IJasperFxProjection<IDoc
     {
         Name = ProjectionName;
         Table = TableIn(schema);
+        Channel = NotifyChannel(schema);
         SchemaObjects.Add(new Extension("pg_trgm"));
         var table = new Table(new PostgresqlObjectName(schema, TableName, SchemaUtils.IdentifierUsage.General));
         table.AddColumn<string>("name").AsPrimaryKey();
@@ -104,6 +111,7 @@ public sealed class SearchProjection : EventProjection, IJasperFxProjection<IDoc
     }
 
     private string Table { get; }
+    private string Channel { get; }
     private string FacetsTable { get; }
     private string DownloadsTable { get; }
     private string EntriesTable { get; }
@@ -153,6 +161,8 @@ public sealed class SearchProjection : EventProjection, IJasperFxProjection<IDoc
                 $"insert into {DownloadsTable} (name, downloads) values (?, ?) on conflict (name) do update set downloads = {DownloadsTable}.downloads + excluded.downloads",
                 name, count);
         }
+        // Delivered when the batch and its progression commit, never before.
+        operations.QueueSqlCommand("select pg_notify(?, '')", Channel);
         ProjectionMetrics.Applied(ProjectionName, events);
     }
 

@@ -40,6 +40,7 @@ public sealed class SamTemplateTests(HttpFunctionFixture fixture)
         ["GET /v1/packages/{name}/owners"] = [],
         ["GET /v1/packages/{name}/downloads"] = [],
         ["GET /v1/search"] = [],
+        ["GET /v1/search/suggest"] = [],
         ["GET /v1/events"] = [],
         ["GET /v1/packages/{name}/events"] = [],
         ["GET /v1/log/checkpoint"] = [],

@@ -1,3 +1,4 @@
+using Alba;
 using Marketplace.Downloads;
 using Marketplace.Packages;
 using Marketplace.Signing;
@@ -12,14 +13,31 @@ namespace Marketplace.Tests.Search;
 /// A registry holding the generated corpus (<see cref="SearchCorpus"/>, 3,000 packages): its events are appended
 /// straight to the store — publishes, yanks, and one <see cref="Downloaded"/> event per download — and the daemon
 /// builds the search documents from them as it would from live traffic. <see cref="Corpus"/> is the oracle the
-/// tests count against.
+/// tests count against. Two instances serve it: <see cref="MarketplaceFixture.Host"/> with the PostgreSQL adapter
+/// and the daemon, and <see cref="EmbeddedHost"/> with its own embedded index and no daemon (it follows the search
+/// documents the other one's daemon writes, as any instance of a multi-node deployment does).
 /// </summary>
 public sealed class SearchFixture : FileStoreFixture
 {
     public const int Size = 3_000;
     private const long MaxDownloads = 2_000;
 
-    public IReadOnlyList<CorpusPackage> Corpus { get; } = Scaled(SearchCorpus.Generate(Size, seed: 7, maxDownloads: MaxDownloads));
+    /// <summary>A package whose description and keyword carry markup: a highlight of it must come back escaped.</summary>
+    public static readonly CorpusPackage Markup = new("markup-widget",
+        [new CorpusVersion("1.0.0", new PackageManifest("<script>alert('xss')</script> & <b>markup</b> widget, 1 < 2 > 0", ["<img src=x onerror=alert(1)>"],
+            "MIT", Keywords: ["markup"], Categories: ["web"]), false)], 3);
+
+    public IReadOnlyList<CorpusPackage> Corpus { get; } = [.. Scaled(SearchCorpus.Generate(Size, seed: 7, maxDownloads: MaxDownloads)), Markup];
+
+    /// <summary>An instance searching its embedded index.</summary>
+    public IAlbaHost EmbeddedHost { get; private set; } = null!;
+
+    public static IReadOnlyDictionary<string, string?> Embedded { get; } = new Dictionary<string, string?>
+    {
+        ["Search:Adapter"] = "Embedded",
+        ["Marten:Daemon"] = "Disabled",
+        ["Marten:ApplySchemaOnStartup"] = "false",
+    };
 
     /// <summary>When each package's versions were published: the newest version of package i at Epoch + i minutes.</summary>
     public static readonly DateTimeOffset Epoch = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
@@ -41,6 +59,26 @@ public sealed class SearchFixture : FileStoreFixture
         for (var i = 0; i < Corpus.Count; i++) _index[Corpus[i].Name] = i;
         await AppendAsync(Store, Corpus, Epoch);
         await Host.WaitForNonStaleProjectionDataAsync(TimeSpan.FromMinutes(3));
+        EmbeddedHost = await StartInstanceAsync(Embedded);
+        await WaitUntilReadyAsync(EmbeddedHost);
+    }
+
+    /// <summary>Until <c>/health/ready</c> answers 200 (the embedded index is loaded); at most a minute.</summary>
+    public static async Task WaitUntilReadyAsync(IAlbaHost host)
+    {
+        for (var i = 0; i < 600; i++)
+        {
+            var (status, _, _) = await host.Send(s => s.Get.Url("/health/ready"));
+            if (status == 200) return;
+            await Task.Delay(100);
+        }
+        throw new TimeoutException("The instance did not become ready in a minute.");
+    }
+
+    public override async Task DisposeAsync()
+    {
+        if (EmbeddedHost is not null) await EmbeddedHost.DisposeAsync();
+        await base.DisposeAsync();
     }
 
     /// <summary>Appends the corpus as events: package streams in batches, downloads in streams of up to 512 events.</summary>

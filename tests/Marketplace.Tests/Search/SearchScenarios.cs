@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Alba;
 using Marketplace.Projections.Search;
 using Marketplace.Search;
 using Marketplace.Testing;
@@ -7,19 +8,70 @@ using Marten;
 
 namespace Marketplace.Tests.Search;
 
+/// <summary>The search scenarios on the PostgreSQL adapter.</summary>
+[Collection("search")]
+public sealed class PostgresSearchScenarios(SearchFixture fixture) : SearchScenarios(fixture, fixture.Host);
+
 /// <summary>
-/// <c>GET /v1/search</c> on the PostgreSQL adapter over the generated corpus: ranking, typos, every filter and
-/// facet against counts taken from the corpus itself, sorting, paging, highlights, yanked packages, and hostile input.
+/// The search scenarios on the embedded index of an instance that does not run the daemon, and what only it does:
+/// typos in any word (not only the name), one edit from four characters and two from seven, as Typesense.
 /// </summary>
 [Collection("search")]
-public sealed class SearchScenarios(SearchFixture fixture)
+public sealed class EmbeddedSearchScenarios(SearchFixture fixture) : SearchScenarios(fixture, fixture.EmbeddedHost)
+{
+    private readonly SearchFixture _fixture = fixture;
+
+    [Theory]
+    [InlineData("frobnicatr", "frob-gamma")] // one edit in a word of the description
+    [InlineData("frbonicatro", "frob-gamma")] // two edits from seven characters
+    [InlineData("srede", "serde")] // one edit from four characters
+    [InlineData("serialisation", "serde")] // a keyword, one edit
+    public async Task a_typo_in_any_word_still_finds_the_package(string q, string expected)
+    {
+        var result = (await _fixture.EmbeddedHost.GetJson($"/v1/search?q={q}")).GetProperty("hits").EnumerateArray().Select(h => h.GetProperty("name").GetString()).ToList();
+        Assert.Contains(expected, result.Take(3));
+    }
+
+    [Fact]
+    public async Task a_snippet_keeps_the_text_of_markup_escaped()
+    {
+        // PostgreSQL's ts_headline drops what its parser takes for tags; this index keeps the text, escaped.
+        var hit = (await _fixture.EmbeddedHost.GetJson("/v1/search?q=markup")).GetProperty("hits").EnumerateArray()
+            .Single(h => h.GetProperty("name").GetString() == SearchFixture.Markup.Name);
+        Assert.Contains(hit.GetProperty("highlights").EnumerateArray(), h => h.GetProperty("field").GetString() == "description"
+            && h.GetProperty("snippet").GetString() == "&lt;script&gt;alert(&#39;xss&#39;)&lt;/script&gt; &amp; &lt;b&gt;<mark>markup</mark>&lt;/b&gt; widget, 1 &lt; 2 &gt; 0");
+    }
+
+    [Theory]
+    [InlineData("jsn", "json")] // three characters: no typo allowed
+    [InlineData("srdee", "serde")] // two edits in five characters: one allowed
+    [InlineData("frbnoicatro", "frob-gamma")] // three edits
+    public async Task a_word_too_short_for_its_typos_does_not_match(string q, string notExpected)
+    {
+        var hits = (await _fixture.EmbeddedHost.GetJson($"/v1/search?q={q}&limit=100")).GetProperty("hits").EnumerateArray().Select(h => h.GetProperty("name").GetString()).ToList();
+        Assert.DoesNotContain(notExpected, hits);
+    }
+}
+
+/// <summary>
+/// <c>GET /v1/search</c> and <c>GET /v1/search/suggest</c> over the generated corpus, on each adapter kept: ranking,
+/// prefixes, typos, every filter and facet against counts taken from the corpus itself, sorting, paging, escaped
+/// highlights, yanked packages, and hostile input.
+/// </summary>
+public abstract class SearchScenarios(SearchFixture fixture, IAlbaHost host)
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
     private async Task<SearchResult> Search(string query)
     {
-        var json = await fixture.Host.GetJson("/v1/search" + query);
+        var json = await host.GetJson("/v1/search" + query);
         return json.Deserialize<SearchResult>(Json)!;
+    }
+
+    private async Task<SuggestResult> Suggest(string prefix)
+    {
+        var json = await host.GetJson("/v1/search/suggest?q=" + Uri.EscapeDataString(prefix));
+        return json.Deserialize<SuggestResult>(Json)!;
     }
 
     private static string Q(string text) => Uri.EscapeDataString(text);
@@ -67,11 +119,64 @@ public sealed class SearchScenarios(SearchFixture fixture)
         Assert.Contains(expected, result.Hits.Take(3).Select(h => h.Name));
     }
 
-    [Fact]
-    public async Task a_prefix_finds_packages_as_the_user_types()
+    [Theory]
+    [InlineData("tok", "tokio")]
+    [InlineData("serd", "serde")]
+    [InlineData("serde-jso", "serde-json")]
+    [InlineData("frobnic", "frob-gamma")]
+    public async Task a_prefix_finds_packages_as_the_user_types(string q, string expected)
     {
-        var result = await Search("?q=tok");
-        Assert.Equal("tokio", result.Hits[0].Name);
+        var result = await Search($"?q={Q(q)}");
+        Assert.Contains(expected, result.Hits.Take(2).Select(h => h.Name));
+    }
+
+    [Fact]
+    public async Task a_description_with_markup_comes_back_escaped_with_only_mark_tags()
+    {
+        var result = await Search("?q=markup");
+        var hit = Assert.Single(result.Hits, h => h.Name == SearchFixture.Markup.Name);
+        // The description itself is data (JSON), but a snippet is HTML: escaped text with <mark> as its only tag.
+        Assert.Equal(SearchFixture.Markup.Shown!.Manifest.Description, hit.Description);
+        var description = Assert.Single(hit.Highlights, h => h.Field == "description").Snippet;
+        Assert.Contains("<mark>markup</mark>", description, StringComparison.Ordinal);
+        foreach (var snippet in result.Hits.SelectMany(h => h.Highlights).Select(h => h.Snippet))
+            Assert.Empty(System.Text.RegularExpressions.Regex.Matches(snippet, "<(?!/?mark>)"));
+    }
+
+    [Fact]
+    public async Task suggest_lists_the_most_downloaded_names_that_start_with_the_prefix_exact_name_first()
+    {
+        var visible = fixture.Visible.ToList();
+        foreach (var prefix in new[] { "json", "serde", "frob-", "t", "http-c" })
+        {
+            var expected = visible.Where(p => p.Name.StartsWith(prefix, StringComparison.Ordinal))
+                .OrderByDescending(p => p.Name == prefix).ThenByDescending(p => p.Downloads).ThenBy(p => p.Name, StringComparer.Ordinal)
+                .Take(SuggestQuery.Size).ToList();
+            Assert.NotEmpty(expected);
+            var suggested = await Suggest(prefix);
+            Assert.Equal(expected.Select(p => (p.Name, p.Shown!.Version, p.Shown.Manifest.Description)),
+                suggested.Suggestions.Select(s => (s.Name, s.Version, s.Description)));
+        }
+        Assert.Equal("serde-json", (await Suggest("Serde_J")).Suggestions[0].Name);
+        Assert.Empty((await Suggest("zzzz-no-such-name")).Suggestions);
+        // Names with every version yanked are never suggested.
+        var hidden = fixture.Corpus.First(p => p.Versions.All(v => v.Yanked));
+        Assert.DoesNotContain((await Suggest(hidden.Name)).Suggestions, s => s.Name == hidden.Name);
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("?q=")]
+    [InlineData("?q=%20%20")]
+    [InlineData("?q=json%25")]
+    [InlineData("?q=%3Cscript%3E")]
+    [InlineData("?q=%01a")]
+    public async Task a_bad_suggest_prefix_is_invalid_query(string query)
+    {
+        var (status, code, _) = await host.Send(s => s.Get.Url("/v1/search/suggest" + query));
+        Assert.Equal((400, "invalid-query"), (status, code));
+        var (tooLong, tooLongCode, _) = await host.Send(s => s.Get.Url("/v1/search/suggest?q=" + new string('a', 65)));
+        Assert.Equal((400, "invalid-query"), (tooLong, tooLongCode));
     }
 
     [Fact]
@@ -241,7 +346,7 @@ public sealed class SearchScenarios(SearchFixture fixture)
     [InlineData("?q=%01json")]
     public async Task bad_parameters_are_invalid_query(string query)
     {
-        var (status, code, _) = await fixture.Host.Send(s => s.Get.Url("/v1/search" + query));
+        var (status, code, _) = await host.Send(s => s.Get.Url("/v1/search" + query));
         Assert.Equal(400, status);
         Assert.Equal("invalid-query", code);
     }
@@ -249,7 +354,7 @@ public sealed class SearchScenarios(SearchFixture fixture)
     [Fact]
     public async Task a_query_longer_than_the_bound_is_refused()
     {
-        var (status, code, _) = await fixture.Host.Send(s => s.Get.Url("/v1/search?q=" + new string('a', SearchQuery.MaxTextLength + 1)));
+        var (status, code, _) = await host.Send(s => s.Get.Url("/v1/search?q=" + new string('a', SearchQuery.MaxTextLength + 1)));
         Assert.Equal((400, "invalid-query"), (status, code));
     }
 

@@ -46,11 +46,29 @@ public abstract class MarketplaceFixture : IAsyncLifetime
         settings["ConnectionStrings:Marketplace"] = TestEnvironment.Postgres;
         settings["Marten:Schema"] = Schema;
         settings.TryAdd("Reads:CacheFor", "00:00:00");
+        // The suite's scenarios search right after the daemon catches up: on the shared PostgreSQL documents that
+        // is at once. The embedded index (the app's default) is tested by the search fixtures, which choose it.
+        if (!settings.ContainsKey("Typesense:Url")) settings.TryAdd("Search:Adapter", "Postgres");
         settings["Logging:LogLevel:Default"] = "Warning";
+        Settings = settings;
         Host = await AlbaHost.For<Program>(b =>
         {
             foreach (var (k, v) in settings) b.UseSetting(k, v);
             ConfigureHost(b);
+        });
+    }
+
+    /// <summary>The settings the host was started with.</summary>
+    protected IReadOnlyDictionary<string, string?> Settings { get; private set; } = new Dictionary<string, string?>();
+
+    /// <summary>Another instance on the same schema and blob store: the host's settings with <paramref name="overrides"/>.</summary>
+    public async Task<IAlbaHost> StartInstanceAsync(IReadOnlyDictionary<string, string?> overrides)
+    {
+        var settings = new Dictionary<string, string?>(Settings);
+        foreach (var (k, v) in overrides) settings[k] = v;
+        return await AlbaHost.For<Program>(b =>
+        {
+            foreach (var (k, v) in settings) b.UseSetting(k, v);
         });
     }
 
@@ -59,7 +77,7 @@ public abstract class MarketplaceFixture : IAsyncLifetime
     {
     }
 
-    public async Task DisposeAsync()
+    public virtual async Task DisposeAsync()
     {
         await Host.DisposeAsync();
         await DropBlobsAsync();

@@ -19,6 +19,9 @@ public sealed class ReadModels(IDocumentStore store, IPackageSearch search)
     private readonly string _versionSql = Sql(store, typeof(VersionDocument), "c.name = d.data->>'Name' and c.version = ?",
         // Visible in search once the search index has applied the publish event.
         $"coalesce((select p.last_seq_id from {store.Options.Events.DatabaseSchemaName}.mt_event_progression p where p.name = ?), 0) >= coalesce((d.data->>'Sequence')::bigint, 0)");
+    // An index kept per instance (embedded) says itself how far it has applied the log.
+    private readonly string _versionSqlApplied = Sql(store, typeof(VersionDocument), "c.name = d.data->>'Name' and c.version = ?",
+        "?::bigint >= coalesce((d.data->>'Sequence')::bigint, 0)");
 
     private static string Sql(IDocumentStore store, Type document, string match, string searchVisible = "false") =>
         $"select json_build_object('doc', d.data, 'downloads', coalesce((select sum(c.count) from {DownloadCountsProjection.TableIn(store.Options.DatabaseSchemaName)} c where {match}), 0), 'searchVisible', {searchVisible})::text " +
@@ -30,7 +33,9 @@ public sealed class ReadModels(IDocumentStore store, IPackageSearch search)
 
     /// <summary>The version document, its download count, and whether search shows it yet.</summary>
     public async Task<(VersionDocument Doc, long Downloads, bool SearchVisible)?> VersionAsync(IDocumentStore store, string name, string versionKey, CancellationToken ct) =>
-        await Load<VersionDocument>(store, _versionSql, ct, versionKey, search.ProgressionName, VersionDocument.IdOf(name, versionKey)) is { } row
+        await (search.AppliedSequence is { } applied
+            ? Load<VersionDocument>(store, _versionSqlApplied, ct, versionKey, applied, VersionDocument.IdOf(name, versionKey))
+            : Load<VersionDocument>(store, _versionSql, ct, versionKey, search.ProgressionName, VersionDocument.IdOf(name, versionKey))) is { } row
             ? (row.Doc, row.Downloads, row.SearchVisible)
             : null;
 

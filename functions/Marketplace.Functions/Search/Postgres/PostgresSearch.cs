@@ -50,6 +50,26 @@ public sealed class PostgresSearch(IDocumentStore store) : IPackageSearch
         return new SearchResult(answer.Total, hits, new SearchFacets(answer.Category, answer.Keyword, answer.Author, answer.License));
     }
 
+    private sealed record Suggested(string Name, string Version, string? Description);
+
+    /// <summary>
+    /// Names starting with the prefix (the trigram index answers <c>like 'p%'</c> from 3 characters; shorter prefixes
+    /// read the table): the exact name first, then the most downloaded. Correct, not fast: every matching name is
+    /// read to sort by downloads.
+    /// </summary>
+    public async Task<SuggestResult> SuggestAsync(SuggestQuery query, CancellationToken ct)
+    {
+        await using var session = store.QuerySession();
+        // The prefix holds only a-z, 0-9 and '-' (SuggestQuery): no LIKE wildcard can reach the pattern.
+        var rows = await session.QueryAsync<string>(
+            $"select coalesce(json_agg(json_build_object('name', t.name, 'version', t.version, 'description', t.description) order by t.at), '[]')::text from " +
+            $"(select s.name, s.version, s.description, row_number() over (order by s.name = ? desc, d.downloads desc, s.name) as at " +
+            $"from {_table} s join {_downloads} d on d.name = s.name where s.visible and s.name like ? order by s.name = ? desc, d.downloads desc, s.name limit {SuggestQuery.Size}) t",
+            ct, query.Prefix, query.Prefix + "%", query.Prefix);
+        var suggested = JsonSerializer.Deserialize<Suggested[]>(rows[0], BoundedJson.Options)!;
+        return new SuggestResult(suggested.Select(s => new Suggestion(s.Name, s.Version, s.Description)).ToList());
+    }
+
     /// <summary>The statement and its positional parameters (exposed for the query-plan checks of the tests and benchmark).</summary>
     /// <remarks>
     /// The query's values are written as parameters where they are used (not through a CTE): the planner then sees
@@ -154,7 +174,8 @@ public sealed class PostgresSearch(IDocumentStore store) : IPackageSearch
         var highlights = new List<SearchHighlight>();
         if (query.IsEmpty) return highlights;
         if (Mark(hit.Name, query.Words) is { } name) highlights.Add(new SearchHighlight("name", name));
-        if (hit.DescriptionHighlight is { } d && d.Contains("<mark>", StringComparison.Ordinal)) highlights.Add(new SearchHighlight("description", d));
+        // ts_headline marks the description's words but does not escape its text.
+        if (hit.DescriptionHighlight is { } d && d.Contains("<mark>", StringComparison.Ordinal)) highlights.Add(new SearchHighlight("description", HighlightHtml.Escape(d)));
         foreach (var keyword in hit.Keywords)
             if (Mark(keyword, query.Words) is { } k) highlights.Add(new SearchHighlight("keywords", k));
         foreach (var author in hit.Authors)

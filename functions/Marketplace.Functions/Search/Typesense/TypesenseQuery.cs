@@ -83,6 +83,32 @@ public static class TypesenseQuery
         return value.EndsWith('\\') ? $"`{value} `" : $"`{value}`";
     }
 
+    /// <summary>How many names a suggest asks for: Typesense matches the prefix per word, so names that only have a later word starting with it are dropped.</summary>
+    public const int SuggestCandidates = 4 * SuggestQuery.Size;
+
+    /// <summary>Search parameters of a name suggestion: the prefix's words against the name, the last as a prefix, no typos, most downloaded first.</summary>
+    public static IReadOnlyList<KeyValuePair<string, string>> SuggestParameters(SuggestQuery query) =>
+    [
+        new("q", string.Join(' ', query.Prefix.Split('-', StringSplitOptions.RemoveEmptyEntries))),
+        new("query_by", "name"),
+        new("prefix", "true"),
+        new("num_typos", "0"),
+        new("sort_by", "_text_match:desc,downloads:desc"),
+        new("per_page", SuggestCandidates.ToString(CultureInfo.InvariantCulture)),
+        new("include_fields", "name,version,description,downloads"),
+        new("highlight_fields", "none"),
+    ];
+
+    /// <summary>The candidates whose whole name starts with the prefix: the exact name first, then by downloads.</summary>
+    public static SuggestResult ToSuggestions(SuggestQuery query, TypesenseSearchResponse response) => new(
+        response.Hits.Select(h => h.Document)
+            .Select(d => (Name: Text(d, "name") ?? Text(d, "id") ?? "", Version: Text(d, "version") ?? "", Description: Text(d, "description"),
+                Downloads: d.ValueKind == JsonValueKind.Object && d.TryGetProperty("downloads", out var n) && n.TryGetInt64(out var v) ? v : 0))
+            .Where(s => s.Name.StartsWith(query.Prefix, StringComparison.Ordinal))
+            .OrderByDescending(s => s.Name == query.Prefix).ThenByDescending(s => s.Downloads).ThenBy(s => s.Name, StringComparer.Ordinal)
+            .Take(SuggestQuery.Size)
+            .Select(s => new Suggestion(s.Name, s.Version, s.Description)).ToList());
+
     public static string SortBy(SearchQuery query) => query.Sort switch
     {
         SearchSort.Downloads => "downloads:desc",
@@ -152,8 +178,8 @@ public static class TypesenseQuery
         }
         foreach (var legacy in (hit.Highlights ?? []).OrderBy(h => Array.IndexOf(QueryBy.Split(','), h.Field)))
         {
-            if (legacy.Snippet is { } snippet) found.Add(new SearchHighlight(legacy.Field, snippet));
-            foreach (var each in legacy.Snippets ?? []) found.Add(new SearchHighlight(legacy.Field, each));
+            if (legacy.Snippet is { } snippet) found.Add(new SearchHighlight(legacy.Field, HighlightHtml.Escape(snippet)));
+            foreach (var each in legacy.Snippets ?? []) found.Add(new SearchHighlight(legacy.Field, HighlightHtml.Escape(each)));
         }
         return found;
 
@@ -162,7 +188,8 @@ public static class TypesenseQuery
             if (value.ValueKind == JsonValueKind.Object
                 && value.TryGetProperty("matched_tokens", out var tokens) && tokens.ValueKind == JsonValueKind.Array && tokens.GetArrayLength() > 0
                 && value.TryGetProperty("snippet", out var snippet) && snippet.GetString() is { } text)
-                found.Add(new SearchHighlight(field, text));
+                // Typesense marks the matched tokens but leaves the text as indexed: escaped here.
+                found.Add(new SearchHighlight(field, HighlightHtml.Escape(text)));
         }
     }
 

@@ -14,4 +14,9 @@ public sealed class TypesenseSearch(TypesenseClient client, IOptions<TypesenseOp
         TypesenseQuery.Parameters(query) is { } parameters
             ? TypesenseQuery.ToResult(await client.SearchAsync(options.Value.Collection, parameters, ct))
             : Nothing;
+
+    public async Task<SuggestResult> SuggestAsync(SuggestQuery query, CancellationToken ct) =>
+        query.Prefix.Any(char.IsLetterOrDigit)
+            ? TypesenseQuery.ToSuggestions(query, await client.SearchAsync(options.Value.Collection, TypesenseQuery.SuggestParameters(query), ct))
+            : new SuggestResult([]);
 }

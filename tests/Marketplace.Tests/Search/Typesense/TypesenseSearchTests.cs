@@ -215,6 +215,43 @@ public sealed class TypesenseSearchTests : IAsyncLifetime
     }
 
     [Fact]
+    public void a_snippet_is_escaped_text_whose_only_tags_are_mark()
+    {
+        // Typesense marks the matched tokens in the text as indexed: a publisher's markup would reach the page.
+        var hit = System.Text.Json.JsonSerializer.Deserialize<TypesenseHit>("""
+            {"document": {"id": "x"},
+             "highlight": {"description": {"matched_tokens": ["widget"], "snippet": "<script>alert('x')</script> & <b><mark>widget</mark></b> &lt;mark&gt;"}},
+             "text_match": 12}
+            """, TypesenseClient.Json)!;
+
+        Assert.Equal([new SearchHighlight("description", "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &lt;b&gt;<mark>widget</mark>&lt;/b&gt; &amp;lt;mark&amp;gt;")],
+            TypesenseQuery.Highlights(hit));
+    }
+
+    [Fact]
+    public async Task suggest_asks_for_name_prefixes_by_downloads_and_keeps_the_names_that_start_with_the_prefix()
+    {
+        _typesense.SearchAnswer = """
+            {"found": 4, "out_of": 9, "page": 1, "search_time_ms": 0, "facet_counts": [],
+             "hits": [
+               {"document": {"id": "serde-json", "name": "serde-json", "version": "1.0.0", "description": "JSON", "downloads": 50}, "highlight": {}, "text_match": 9},
+               {"document": {"id": "json-serde", "name": "json-serde", "version": "2.0.0", "downloads": 90}, "highlight": {}, "text_match": 9},
+               {"document": {"id": "serde", "name": "serde", "version": "3.0.0", "description": "Serde", "downloads": 10}, "highlight": {}, "text_match": 8},
+               {"document": {"id": "serde-yaml", "name": "serde-yaml", "version": "0.1.0", "downloads": 70}, "highlight": {}, "text_match": 7}]}
+            """;
+
+        var result = await _search.SuggestAsync(SuggestQuery.Create("Serde").Value!, default);
+
+        var sent = Assert.Single(_typesense.Requests, r => r.Path.EndsWith("/documents/search", StringComparison.Ordinal));
+        Assert.Equal(("serde", "name", "true", "0", "_text_match:desc,downloads:desc", "32"),
+            (sent.Query["q"], sent.Query["query_by"], sent.Query["prefix"], sent.Query["num_typos"], sent.Query["sort_by"], sent.Query["per_page"]));
+        // json-serde matched a later word only: not a name that starts with the prefix.
+        Assert.Equal(
+            [new Suggestion("serde", "3.0.0", "Serde"), new Suggestion("serde-yaml", "0.1.0", null), new Suggestion("serde-json", "1.0.0", "JSON")],
+            result.Suggestions);
+    }
+
+    [Fact]
     public void the_port_names_the_feed_progression()
     {
         Assert.Equal("TypesenseFeed:All", _search.ProgressionName);

@@ -1,0 +1,184 @@
+using System.Data;
+using System.Diagnostics;
+using Marketplace.Projections.Search;
+using Marten;
+using Npgsql;
+
+namespace Marketplace.Functions.Search.Embedded;
+
+/// <summary>
+/// Keeps this instance's <see cref="PackageIndex"/> equal to the shared search documents that the <c>Search</c>
+/// projection maintains in PostgreSQL — on every instance, whichever one runs the daemon. At start it loads every
+/// document and the projection's sequence in one snapshot; then, woken by the projection's NOTIFY (or its own poll),
+/// it reads the names the log changed between the sequence it has and the projection's, and those documents.
+/// <see cref="Applied"/> is the sequence this index has applied: what <c>searchVisible</c> compares with.
+/// </summary>
+public sealed class EmbeddedIndexFeed(IDocumentStore store, PackageIndex index, SearchOptions options, ILogger<EmbeddedIndexFeed> logger)
+    : BackgroundService
+{
+    private readonly string _schema = store.Options.DatabaseSchemaName;
+    private readonly string _events = store.Options.Events.DatabaseSchemaName;
+    private readonly SemaphoreSlim _wake = new(0);
+    private long _applied = -1;
+    private bool _rebuilding;
+
+    /// <summary>The event sequence this index has applied; -1 until it is loaded.</summary>
+    public long Applied => Volatile.Read(ref _applied);
+
+    public bool Loaded => Applied >= 0;
+
+    /// <summary>How long the initial load took (read and index).</summary>
+    public TimeSpan LoadTime { get; private set; }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var ct = stoppingToken;
+        while (!ct.IsCancellationRequested)
+        {
+            try
+            {
+                await LoadAsync(ct);
+                break;
+            }
+            catch (Exception e) when (e is NpgsqlException or TimeoutException && !ct.IsCancellationRequested)
+            {
+                logger.LogWarning(e, "The embedded search index could not load; retrying");
+                await Task.Delay(TimeSpan.FromSeconds(1), ct);
+            }
+        }
+        _ = Task.Run(() => ListenAsync(ct), ct);
+        while (!ct.IsCancellationRequested)
+        {
+            await _wake.WaitAsync(options.EmbeddedPollInterval, ct);
+            while (_wake.CurrentCount > 0) await _wake.WaitAsync(0, ct);
+            try
+            {
+                await CatchUpAsync(ct);
+            }
+            catch (Exception e) when (e is NpgsqlException or TimeoutException && !ct.IsCancellationRequested)
+            {
+                logger.LogWarning(e, "The embedded search index could not catch up; retrying");
+            }
+        }
+    }
+
+    /// <summary>Every search document and the projection's sequence, read in one snapshot.</summary>
+    private async Task LoadAsync(CancellationToken ct)
+    {
+        var clock = Stopwatch.StartNew();
+        await using var connection = await OpenAsync(ct);
+        await using var snapshot = await connection.BeginTransactionAsync(IsolationLevel.RepeatableRead, ct);
+        var sequence = await ProgressAsync(connection, ct);
+        var rows = await RowsAsync(connection, "s.visible", null, ct);
+        await snapshot.CommitAsync(ct);
+        index.Apply(rows);
+        LoadTime = clock.Elapsed;
+        Volatile.Write(ref _applied, sequence);
+        logger.LogInformation("Embedded search index: {Packages} packages at sequence {Sequence} loaded in {Milliseconds} ms ({LuceneBytes} bytes of Lucene index)",
+            index.VisibleCount, sequence, (long)LoadTime.TotalMilliseconds, index.LuceneBytes);
+    }
+
+    /// <summary>Applies what the projection has applied since this index last looked.</summary>
+    public async Task CatchUpAsync(CancellationToken ct)
+    {
+        await using var connection = await OpenAsync(ct);
+        var sequence = await ProgressAsync(connection, ct);
+        var applied = Applied;
+        if (sequence < applied)
+        {
+            // The projection is being rebuilt (its progress starts again from 0): keep answering from this index
+            // and reload everything once the rebuild has passed where this index was.
+            _rebuilding = true;
+            return;
+        }
+        if (sequence == applied) return;
+        List<IndexedPackage> rows;
+        if (_rebuilding)
+        {
+            rows = await RowsAsync(connection, "true", null, ct);
+            _rebuilding = false;
+        }
+        else
+        {
+            var names = new List<string>();
+            await using (var changed = new NpgsqlCommand(
+                $"select distinct data->>'Name' from {_events}.mt_events where seq_id > $1 and seq_id <= $2 and data ? 'Name'", connection))
+            {
+                changed.Parameters.AddWithValue(applied);
+                changed.Parameters.AddWithValue(sequence);
+                await using var reader = await changed.ExecuteReaderAsync(ct);
+                while (await reader.ReadAsync(ct)) names.Add(reader.GetString(0));
+            }
+            // Read after the sequence: each document is at least as new as it, so everything up to it is applied.
+            rows = names.Count == 0 ? [] : await RowsAsync(connection, "s.name = any($1)", names.ToArray(), ct);
+        }
+        index.Apply(rows);
+        Volatile.Write(ref _applied, sequence);
+    }
+
+    private async Task<NpgsqlConnection> OpenAsync(CancellationToken ct)
+    {
+        var connection = (NpgsqlConnection)store.Storage.Database.CreateConnection();
+        await connection.OpenAsync(ct);
+        return connection;
+    }
+
+    private async Task<long> ProgressAsync(NpgsqlConnection connection, CancellationToken ct)
+    {
+        await using var command = new NpgsqlCommand(
+            $"select coalesce((select last_seq_id from {_events}.mt_event_progression where name = $1), 0)", connection);
+        command.Parameters.AddWithValue(SearchProjection.ProgressionName);
+        return (long)(await command.ExecuteScalarAsync(ct))!;
+    }
+
+    private async Task<List<IndexedPackage>> RowsAsync(NpgsqlConnection connection, string where, string[]? names, CancellationToken ct)
+    {
+        await using var command = new NpgsqlCommand(
+            "select s.name, s.version, s.description, s.keywords, s.categories, s.authors, s.license, s.updated_at, s.visible, coalesce(d.downloads, 0) " +
+            $"from {SearchProjection.TableIn(_schema)} s left join {SearchProjection.DownloadsTableIn(_schema)} d on d.name = s.name where {where}", connection);
+        if (names is not null) command.Parameters.AddWithValue(names);
+        var rows = new List<IndexedPackage>();
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+        {
+            rows.Add(new IndexedPackage(
+                reader.GetString(0), reader.IsDBNull(1) ? "" : reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetString(2),
+                reader.GetFieldValue<string[]>(3), reader.GetFieldValue<string[]>(4), reader.GetFieldValue<string[]>(5),
+                reader.IsDBNull(6) ? null : reader.GetString(6),
+                reader.IsDBNull(7) ? default : reader.GetFieldValue<DateTimeOffset>(7), reader.GetBoolean(8), reader.GetInt64(9)));
+        }
+        return rows;
+    }
+
+    /// <summary>LISTENs on the projection's channel: a batch committed wakes the catch-up at once. Polling covers any gap.</summary>
+    private async Task ListenAsync(CancellationToken ct)
+    {
+        while (!ct.IsCancellationRequested)
+        {
+            try
+            {
+                await using var connection = await OpenAsync(ct);
+                connection.Notification += (_, _) => _wake.Release();
+                await using (var listen = new NpgsqlCommand($"listen \"{SearchProjection.NotifyChannel(_schema)}\"", connection))
+                    await listen.ExecuteNonQueryAsync(ct);
+                _wake.Release(); // anything committed before LISTEN took effect
+                while (!ct.IsCancellationRequested) await connection.WaitAsync(ct);
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e) when (e is NpgsqlException or TimeoutException or IOException)
+            {
+                logger.LogWarning(e, "The embedded search index lost its notification connection; polling until it is back");
+                await Task.Delay(TimeSpan.FromSeconds(1), ct);
+            }
+        }
+    }
+
+    public override void Dispose()
+    {
+        _wake.Dispose();
+        base.Dispose();
+    }
+}
