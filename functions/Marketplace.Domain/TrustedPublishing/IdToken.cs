@@ -47,8 +47,8 @@ public sealed class IdToken
         var parts = token.Split('.');
         if (parts.Length != 3)
             return DomainError.InvalidToken("token must be a compact JWS: header.payload.signature.");
-        if (Decode(parts[0]) is not { } headerBytes || Decode(parts[1]) is not { } payloadBytes || Decode(parts[2]) is not { } signature)
-            return DomainError.InvalidToken("a part of the token is not base64url.");
+        if (Decode(parts[0]) is not { } headerBytes || Decode(parts[1]) is not { } payloadBytes)
+            return DomainError.InvalidToken("the token's header or payload is not base64url.");
         JsonElement header, claims;
         try
         {
@@ -66,6 +66,8 @@ public sealed class IdToken
             return DomainError.InvalidToken($"alg '{alg}' is not accepted; ID tokens must be signed with RS256 or ES256.");
         if (header.TryGetProperty("crit", out _))
             return DomainError.InvalidToken("critical header extensions are not supported.");
+        if (Decode(parts[2]) is not { } signature)
+            return DomainError.InvalidToken("the token's signature is missing or not base64url.");
         var kid = header.TryGetProperty("kid", out var k) && k.ValueKind == JsonValueKind.String ? k.GetString() : null;
         return new IdToken(alg, kid, claims, Encoding.ASCII.GetBytes(parts[0] + "." + parts[1]), signature);
     }
