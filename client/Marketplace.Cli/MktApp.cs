@@ -43,6 +43,7 @@ public static class MktApp
         root.Add(InstallCommand.Create(options, context));
         foreach (var command in YankCommands.Create(options, context)) root.Add(command);
         root.Add(OwnersCommands.Create(options, context));
+        root.Add(TrustedCommands.Create(options, context));
         root.Add(LogCommands.Create(options, context));
         root.Add(EventsCommands.Create(options, context));
 

@@ -68,4 +68,6 @@ public static class ClientErrorCodes
     public const string InvalidRange = "invalid-range";
     public const string UnknownPackage = "unknown-package";
     public const string InvalidName = "invalid-name";
+    public const string InvalidCertificate = "invalid-certificate";
+    public const string UntrustedPublisherAtPublish = "untrusted-publisher-at-publish";
 }

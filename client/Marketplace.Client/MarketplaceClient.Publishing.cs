@@ -64,7 +64,15 @@ public sealed partial class MarketplaceClient
     /// with progress), then signs the publish statement — after the upload, so a slow upload cannot make it stale — and
     /// sends it, with the blob streamed inline when it is small enough.
     /// </summary>
-    public async Task<PublishResult> PublishFileAsync(StatementSigner signer, string name, string version, PackageManifest manifest,
+    public Task<PublishResult> PublishFileAsync(StatementSigner signer, string name, string version, PackageManifest manifest,
+        string blobPath, IProgress<TransferProgress>? progress = null, CancellationToken cancellationToken = default) =>
+        PublishFileAsync(signer, null, name, version, manifest, blobPath, progress, cancellationToken);
+
+    /// <summary>
+    /// As <see cref="PublishFileAsync(StatementSigner, string, string, PackageManifest, string, IProgress{TransferProgress}?, CancellationToken)"/>,
+    /// with the publisher certificate of <paramref name="signer"/>'s key sent beside the statement (trusted publishing).
+    /// </summary>
+    public async Task<PublishResult> PublishFileAsync(StatementSigner signer, DsseEnvelope? certificate, string name, string version, PackageManifest manifest,
         string blobPath, IProgress<TransferProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(signer);
@@ -78,13 +86,21 @@ public sealed partial class MarketplaceClient
         }
         var envelope = signer.Sign(PayloadTypes.Publish,
             new PublishStatement(name, version, sha256, size, manifest, Options.TimeProvider.GetUtcNow()));
-        if (!inline)
+        if (!inline && certificate is null)
             return await PublishAsync(name, version, new SignedStatement(envelope, signer.Owner.PublicKey), null, cancellationToken) with { Uploaded = true };
+        if (!inline)
+        {
+            using var bounded = Bound(cancellationToken);
+            using var put = Request(HttpMethod.Put, $"v1/packages/{Segment(name)}/{Segment(version)}", idempotent: false);
+            put.Content = JsonContent.Create(new { envelope, publicKey = signer.Owner.PublicKey, certificate }, options: ClientJson.Options);
+            await put.Content.LoadIntoBufferAsync(bounded.Token);
+            return await PublishedAsync(put, bounded, cancellationToken) with { Uploaded = true };
+        }
 
         // Publish bodies get a longer bound than other calls: they carry up to a few MB.
         using var timeout = Bound(cancellationToken);
         using var request = Request(HttpMethod.Put, $"v1/packages/{Segment(name)}/{Segment(version)}", idempotent: false);
-        request.Content = new InlinePublishContent(envelope, signer.Owner.PublicKey, blobPath, size);
+        request.Content = new InlinePublishContent(envelope, signer.Owner.PublicKey, blobPath, size, certificate);
         progress?.Report(new TransferProgress(0, size));
         var result = await PublishedAsync(request, timeout, cancellationToken);
         progress?.Report(new TransferProgress(size, size));

@@ -18,7 +18,15 @@ public sealed record HealthReport(bool Healthy, int Status, string Body);
 
 /// <summary><c>GET /v1/packages/{name}</c>.</summary>
 public sealed record PackageInfo(string Name, string DisplayName, IReadOnlyList<PackageOwnerInfo> Owners,
-    IReadOnlyList<PackageVersionSummary> Versions, string? Latest, long Downloads, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt);
+    IReadOnlyList<PackageVersionSummary> Versions, string? Latest, long Downloads, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt,
+    bool RequireTrustedPublishing = false, IReadOnlyList<TrustedPublisherInfo>? TrustedPublishers = null);
+
+/// <summary>A CI workflow an owner named as a trusted publisher; <see cref="AddedBy"/> and <see cref="AddedAt"/> from the package document.</summary>
+public sealed record TrustedPublisherInfo(string Issuer, string Repository, string Workflow, string? Environment,
+    string? AddedBy = null, DateTimeOffset? AddedAt = null);
+
+/// <summary><c>GET /v1/packages/{name}/trusted-publishers</c>.</summary>
+public sealed record TrustedPublishersInfo(string Name, bool RequireTrustedPublishing, IReadOnlyList<TrustedPublisherInfo> TrustedPublishers);
 
 public sealed record PackageOwnerInfo(string KeyId, string PublicKey, DateTimeOffset? AddedAt);
 
@@ -27,7 +35,7 @@ public sealed record PackageVersionSummary(string Version, string Sha256, long S
 /// <summary><c>GET /v1/packages/{name}/{version}</c>: the version as published, with its envelope and public key.</summary>
 public sealed record VersionInfo(string Name, string Version, PackageManifest Manifest, string Sha256, long Size, bool Yanked,
     string? YankedReason, long Downloads, DateTimeOffset PublishedAt, string KeyId, string PublicKey, DsseEnvelope? Envelope,
-    bool SearchVisible);
+    bool SearchVisible, Marketplace.TrustedPublishing.Provenance? Provenance = null, DsseEnvelope? Certificate = null);
 
 /// <summary>The answer of a publish: the event's global sequence, and where the version document will be.</summary>
 public sealed record PublishResult(string Name, string Version, string Sha256, long Sequence)
@@ -86,6 +94,10 @@ public sealed class RegistryEvent
     public const string OwnerAdded = "dev.marketplace.owner.added";
     public const string OwnerRemoved = "dev.marketplace.owner.removed";
     public const string Downloaded = "dev.marketplace.package.downloaded";
+    public const string TrustedPublisherAdded = "dev.marketplace.trusted-publisher.added";
+    public const string TrustedPublisherRemoved = "dev.marketplace.trusted-publisher.removed";
+    public const string TrustedPublishingRequired = "dev.marketplace.trusted-publishing.required";
+    public const string CertificateIssued = "dev.marketplace.publisher-certificate.issued";
 
     private RegistryEvent(byte[] line, string id, string type, string source, string? subject, DateTimeOffset? time, long sequence, JsonElement data)
     {

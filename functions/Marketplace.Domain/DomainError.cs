@@ -28,6 +28,13 @@ public sealed record DomainError(string Code, int Status, string Title, string D
     public static DomainError NotOwner(string name, string keyId) => new("not-owner", 403, "The key is not an owner", $"Key {keyId} is not an owner of {name}.");
     public static DomainError LastOwner(string name) => new("last-owner", 409, "A package keeps one owner", $"Removing this key would leave {name} without an owner.");
     public static DomainError Conflict(string detail) => new("conflict", 409, "Conflict", detail);
+    public static DomainError InvalidToken(string detail) => new("invalid-token", 401, "The ID token is not valid", detail);
+    public static DomainError UntrustedPublisher(string detail) => new("untrusted-publisher", 403, "Not a trusted publisher of this package", detail);
+    public static DomainError TokenReplayed() => new("token-replayed", 409, "The ID token was already exchanged", "An ID token (its jti) is exchanged once; request a new one.");
+    public static DomainError InvalidCertificate(string detail) => new("invalid-certificate", 400, "Invalid publisher certificate", detail);
+    public static DomainError CertificateExpired(string detail) => new("certificate-expired", 403, "The publisher certificate is not valid now", detail);
+    public static DomainError TrustedPublishingRequired(string name) => new("trusted-publishing-required", 403, "Trusted publishing is required",
+        $"{name} accepts only publishes from its trusted publishers (a certificate from POST /v1/trusted-publishing/exchange), not owner-key-signed ones.");
     public static DomainError BadUrlSignature(string detail) => new("bad-url-signature", 403, "The URL signature is invalid or expired", detail);
 }
 

@@ -48,6 +48,7 @@ public static class MarketplaceApp
         services.AddSingleton(configuration.GetSection("Transparency").Get<TransparencyOptions>() ?? new TransparencyOptions());
         services.AddSingleton<TransparencyLog>();
         services.AddServerless(configuration);
+        TrustedPublishing.TrustedPublishingServices.AddTrustedPublishing(services, configuration);
         return services;
     }
 
@@ -74,6 +75,7 @@ public static class MarketplaceApp
         app.MapTransparency();
         app.MapLocalBlobs();
         app.MapServerless();
+        TrustedPublishing.TrustedPublishingServices.MapTrustedPublishing(app);
         return app;
     }
 }

@@ -13,12 +13,19 @@ internal static class PublishCommands
         var key = new Option<string?>("--key") { Description = "Keyring key to sign with (default: the default key)" };
         var wait = new Option<bool>("--wait") { Description = "Wait until the version is readable and visible in search" };
         var timeout = new Option<int>("--wait-timeout") { Description = "Seconds --wait waits at most", DefaultValueFactory = _ => 60 };
-        var command = new Command("publish", "Sign and publish a version (inline up to the registry's limit, else a presigned upload).") { path, key, wait, timeout };
+        var trusted = new Option<bool>("--trusted")
+        {
+            Description = "Trusted publishing from CI: exchange the job's OIDC ID token (GitHub Actions' token request variables, else $MKT_ID_TOKEN) " +
+                          "for a certificate of a key made in memory, and publish with it (no keyring)",
+        };
+        var command = new Command("publish", "Sign and publish a version (inline up to the registry's limit, else a presigned upload).") { path, key, wait, timeout, trusted };
         MktApp.Bind(command, options, context, async (run, ct) =>
         {
             var source = run.Context.Resolve(run.Value(path)!);
-            var keyring = await run.Settings.KeyringAsync(ct);
-            using var signer = keyring.OpenSigner(run.Value(key));
+            var isTrusted = run.Value(trusted);
+            if (isTrusted && run.Value(key) is not null)
+                throw new UsageException("--trusted publishes with a key made in memory; it takes no --key.");
+            using var signer = isTrusted ? null : (await run.Settings.KeyringAsync(ct)).OpenSigner(run.Value(key));
             string? temporary = null;
             try
             {
@@ -42,17 +49,31 @@ internal static class PublishCommands
 
                 using var client = run.Settings.Client();
                 var size = new FileInfo(archive).Length;
-                var published = await run.Output.WithProgressAsync(bars =>
-                    client.PublishFileAsync(signer, manifest.Name, manifest.Version, manifest.Manifest, archive,
-                        bars.Add($"{manifest.Name}@{manifest.Version}", size), ct));
+                string keyId;
+                PublishResult published;
+                if (isTrusted)
+                {
+                    var token = await IdTokenAsync(run, client, ct);
+                    var (result, ephemeral, _) = await run.Output.WithProgressAsync(bars =>
+                        client.PublishTrustedFileAsync(token, manifest.Name, manifest.Version, manifest.Manifest, archive,
+                            bars.Add($"{manifest.Name}@{manifest.Version}", size), ct));
+                    (published, keyId) = (result, ephemeral.KeyId);
+                }
+                else
+                {
+                    published = await run.Output.WithProgressAsync(bars =>
+                        client.PublishFileAsync(signer!, manifest.Name, manifest.Version, manifest.Manifest, archive,
+                            bars.Add($"{manifest.Name}@{manifest.Version}", size), ct));
+                    keyId = signer!.Owner.KeyId;
+                }
                 bool? visible = null;
                 if (run.Value(wait))
                     visible = await WaitVisibleAsync(client, manifest.Name, manifest.Version, TimeSpan.FromSeconds(run.Value(timeout)), ct);
                 if (run.Output.Json)
-                    run.Output.WriteJson(new { published.Name, published.Version, published.Sha256, size, published.Sequence, published.Uploaded, signer.Owner.KeyId, searchVisible = visible });
+                    run.Output.WriteJson(new { published.Name, published.Version, published.Sha256, size, published.Sequence, published.Uploaded, keyId, trusted = isTrusted, searchVisible = visible });
                 else
                 {
-                    run.Output.Success($"published {published.Name}@{published.Version} ({Output.Size(size)}{(published.Uploaded ? ", uploaded" : "")}, sha256 {published.Sha256}, sequence {published.Sequence}) signed by {signer.Owner.KeyId}");
+                    run.Output.Success($"published {published.Name}@{published.Version} ({Output.Size(size)}{(published.Uploaded ? ", uploaded" : "")}, sha256 {published.Sha256}, sequence {published.Sequence}) signed by {keyId}{(isTrusted ? " (certified for this workflow run)" : "")}");
                     if (visible == false) run.Output.Note("not visible in search yet (the index lags); it will be shortly.");
                 }
                 return ExitCodes.Ok;
@@ -63,6 +84,19 @@ internal static class PublishCommands
             }
         });
         return command;
+    }
+
+    /// <summary>
+    /// The CI job's OIDC ID token for this registry: on GitHub Actions from its token endpoint (the job needs
+    /// <c>permissions: id-token: write</c>), elsewhere (GitLab <c>id_tokens:</c>, any CI) from <c>MKT_ID_TOKEN</c>.
+    /// </summary>
+    private static async Task<string> IdTokenAsync(Invocation run, MarketplaceClient client, CancellationToken ct)
+    {
+        if (run.Context.Variable("ACTIONS_ID_TOKEN_REQUEST_URL") is { } url && run.Context.Variable("ACTIONS_ID_TOKEN_REQUEST_TOKEN") is { } requestToken)
+            return await client.RequestGitHubIdTokenAsync(url, requestToken, ct);
+        return run.Context.Variable("MKT_ID_TOKEN")
+            ?? throw new UsageException("--trusted needs an OIDC ID token: run in GitHub Actions with 'permissions: id-token: write', " +
+                                        $"or set MKT_ID_TOKEN (GitLab: an id_tokens entry with aud: {client.Audience}).");
     }
 
     public static Command Pack(GlobalOptions options, CliContext context)

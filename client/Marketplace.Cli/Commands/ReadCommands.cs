@@ -74,6 +74,9 @@ internal static class ReadCommands
                 Output.Row(table, "versions", package.Versions.Count.ToString(CultureInfo.InvariantCulture));
                 Output.Row(table, "downloads", package.Downloads.ToString(CultureInfo.InvariantCulture));
                 Output.Row(table, "owners", string.Join("\n", package.Owners.Select(o => o.KeyId)));
+                if (package.TrustedPublishers is { Count: > 0 } publishers)
+                    Output.Row(table, "trusted publishers", string.Join("\n", publishers.Select(p => $"{p.Repository} {p.Workflow}{(p.Environment is null ? "" : " environment " + p.Environment)}")) +
+                                                            (package.RequireTrustedPublishing ? "\n(required: owner keys may not publish)" : ""));
                 Output.Row(table, "created", package.CreatedAt.ToString("u", CultureInfo.InvariantCulture));
                 Output.Row(table, "updated", package.UpdatedAt.ToString("u", CultureInfo.InvariantCulture));
                 run.Output.Write(table);
@@ -96,7 +99,10 @@ internal static class ReadCommands
             Output.Row(rows, "dependencies", string.Join("\n", (m.Dependencies ?? new Dictionary<string, string>()).Select(d => $"{d.Key} {d.Value}")));
             Output.Row(rows, "sha256", info.Sha256);
             Output.Row(rows, "size", Output.Size(info.Size));
-            Output.Row(rows, "signed by", info.KeyId);
+            Output.Row(rows, "signed by", info.KeyId + (info.Provenance is null ? "" : " (certified by the registry for a trusted publisher)"));
+            if (info.Provenance is { } built)
+                Output.Row(rows, "built by", $"{built.Repository} {built.Workflow}{(built.Environment is null ? "" : " environment " + built.Environment)}" +
+                                             $"\n{built.Ref} {built.Sha} run {built.RunId}\n{built.Issuer}");
             Output.Row(rows, "published", info.PublishedAt.ToString("u", CultureInfo.InvariantCulture));
             Output.Row(rows, "downloads", info.Downloads.ToString(CultureInfo.InvariantCulture));
             run.Output.Write(rows);

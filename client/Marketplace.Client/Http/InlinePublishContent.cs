@@ -21,10 +21,11 @@ internal sealed class InlinePublishContent : HttpContent
     private readonly long _size;
     private static readonly byte[] Suffix = "\"}"u8.ToArray();
 
-    public InlinePublishContent(DsseEnvelope envelope, string publicKey, string path, long size)
+    public InlinePublishContent(DsseEnvelope envelope, string publicKey, string path, long size, DsseEnvelope? certificate = null)
     {
         _prefix = Encoding.UTF8.GetBytes(
             "{\"envelope\":" + JsonSerializer.Serialize(envelope, ClientJson.Options) +
+            (certificate is null ? "" : ",\"certificate\":" + JsonSerializer.Serialize(certificate, ClientJson.Options)) +
             ",\"publicKey\":" + JsonSerializer.Serialize(publicKey, ClientJson.Options) + ",\"blob\":\"");
         _path = path;
         _size = size;

@@ -113,7 +113,8 @@ public sealed class Installer(MarketplaceClient client)
 
         var history = await HistoryWithPublishAsync(package.Name, version, cancellationToken);
         await client.Log.VerifyIncludedAsync(history, cancellationToken);
-        PublishVerifier.VerifyOwnerAtPublish(version, statement, history);
+        PublishVerifier.VerifyOwnerAtPublish(version, statement, history,
+            version.Certificate is null ? null : await client.Log.PinnedRegistryKeyAsync(cancellationToken));
 
         var blob = Path.Combine(staging, "blobs", statement.Sha256);
         Directory.CreateDirectory(Path.GetDirectoryName(blob)!);

@@ -143,6 +143,13 @@ public sealed class TransparencyLogVerifier
                 $"The log of size {latest.TreeSize} is not an extension of the one of size {kept.TreeSize} this client verified before: its past was rewritten.");
     }
 
+    /// <summary>The registry key pinned for this registry (pinned now on first use): what publisher certificates must verify under.</summary>
+    public async Task<OwnerKey> PinnedRegistryKeyAsync(CancellationToken cancellationToken = default)
+    {
+        var trust = await PinnedAsync(cancellationToken);
+        return new OwnerKey(trust.KeyId, trust.PublicKey);
+    }
+
     /// <summary>The pinned trust for this registry, pinning the key <c>/.well-known/marketplace</c> presents on first use.</summary>
     private async Task<RegistryTrust> PinnedAsync(CancellationToken cancellationToken)
     {

@@ -2,6 +2,7 @@ using System.Buffers.Text;
 using System.Text.Json;
 using Marketplace.Packages;
 using Marketplace.Signing;
+using Marketplace.TrustedPublishing;
 
 namespace Marketplace.Client.Verification;
 
@@ -69,7 +70,12 @@ public static class PublishVerifier
     /// checks that the key which signed it was an owner at that moment, that every owner change was made by an owner,
     /// and that the logged publish is this one: same key, digest, size and signed payload.
     /// </summary>
-    public static void VerifyOwnerAtPublish(VersionInfo version, PublishStatement statement, IReadOnlyList<RegistryEvent> history)
+    /// <remarks>
+    /// A version published by a certified key (trusted publishing) is checked instead against <paramref name="registryKey"/> (the
+    /// pinned one): its certificate verifies under it, names this package and key, covers the moment of the publish, and its
+    /// publisher had been named by an owner before the publish (and not removed since).
+    /// </remarks>
+    public static void VerifyOwnerAtPublish(VersionInfo version, PublishStatement statement, IReadOnlyList<RegistryEvent> history, OwnerKey? registryKey = null)
     {
         ArgumentNullException.ThrowIfNull(version);
         ArgumentNullException.ThrowIfNull(statement);
@@ -77,10 +83,35 @@ public static class PublishVerifier
         var what = $"{version.Name}@{version.Version}";
         var versionKey = SemanticVersion.Parse(version.Version).Value?.Key;
         var owners = new Dictionary<string, string>(StringComparer.Ordinal);
+        var publishers = new List<TrustedPublisher>();
+        var required = false;
+        void ByOwner(RegistryEvent e, string field)
+        {
+            var by = e.DataString(field);
+            if (by is null || !owners.ContainsKey(by))
+                throw new VerificationException(ClientErrorCodes.HistoryMismatch,
+                    $"{version.Name}'s logged history has a trusted-publishing change by {by}, which was not an owner (event {e.Sequence}).");
+        }
         foreach (var e in history.OrderBy(e => e.Sequence))
         {
             switch (e.Type)
             {
+                case RegistryEvent.TrustedPublisherAdded:
+                    ByOwner(e, "addedBy");
+                    publishers.Add(PublisherOf(e));
+                    break;
+                case RegistryEvent.TrustedPublisherRemoved:
+                    ByOwner(e, "removedBy");
+                    publishers.RemoveAll(p => p.SameAs(PublisherOf(e)));
+                    break;
+                case RegistryEvent.TrustedPublishingRequired:
+                    ByOwner(e, "setBy");
+                    required = e.Data.TryGetProperty("required", out var r) && r.ValueKind == JsonValueKind.True;
+                    break;
+                case RegistryEvent.Published when SemanticVersion.Parse(e.DataString("version")).Value?.Key == versionKey
+                                                  && (version.Certificate is not null || e.Data.TryGetProperty("certificate", out _)):
+                    VerifyCertifiedPublish(version, statement, e, publishers, registryKey);
+                    return;
                 case RegistryEvent.OwnerAdded:
                     var by = e.DataString("addedBy");
                     if (owners.Count > 0 && (by is null || !owners.ContainsKey(by)))
@@ -92,6 +123,9 @@ public static class PublishVerifier
                     owners.Remove(e.DataString("keyId") ?? "");
                     break;
                 case RegistryEvent.Published when SemanticVersion.Parse(e.DataString("version")).Value?.Key == versionKey:
+                    if (required)
+                        throw new VerificationException(ClientErrorCodes.NotOwnerAtPublish,
+                            $"{what} is signed by an owner key, but {version.Name} required trusted publishing when it was published.");
                     if (!owners.TryGetValue(version.KeyId, out var ownerKey) || ownerKey != version.PublicKey)
                         throw new VerificationException(ClientErrorCodes.NotOwnerAtPublish,
                             $"{what} is signed by key {version.KeyId}, which was not an owner of {version.Name} when {version.Version} was published " +
@@ -107,6 +141,39 @@ public static class PublishVerifier
             }
         }
         throw new VerificationException(ClientErrorCodes.HistoryMismatch, $"{what}: the package's logged history has no publish of this version.");
+    }
+
+    private static TrustedPublisher PublisherOf(RegistryEvent e) =>
+        new(e.DataString("issuer") ?? "", e.DataString("repository") ?? "", e.DataString("workflow") ?? "", e.DataString("environment"));
+
+    private static void VerifyCertifiedPublish(VersionInfo version, PublishStatement statement, RegistryEvent e, List<TrustedPublisher> publishers, OwnerKey? registryKey)
+    {
+        var what = $"{version.Name}@{version.Version}";
+        if (registryKey is null)
+            throw new VerificationException(ClientErrorCodes.InvalidCertificate, $"{what} was published by a certified key, and no registry key is pinned to check its certificate.");
+        var verified = PublisherCertificate.Verify(version.Certificate, registryKey, now: null);
+        if (verified.Error is { } error)
+            throw new VerificationException(ClientErrorCodes.InvalidCertificate, $"{what}: its publisher certificate is refused: {error.Detail}");
+        var certificate = verified.Value!;
+        if (PackageName.Normalize(certificate.Name).Value != PackageName.Normalize(version.Name).Value
+            || certificate.KeyId != version.KeyId || certificate.PublicKey != version.PublicKey)
+            throw new VerificationException(ClientErrorCodes.InvalidCertificate,
+                $"{what}: its certificate is for {certificate.Name} and key {certificate.KeyId}, not for this package and its signing key {version.KeyId}.");
+        var loggedCertificate = e.Data.TryGetProperty("certificate", out var c) && c.TryGetProperty("payload", out var cp) ? cp.GetString() : null;
+        var loggedPayload = e.Data.TryGetProperty("envelope", out var env) && env.TryGetProperty("payload", out var p) ? p.GetString() : null;
+        if (loggedCertificate != version.Certificate!.Payload || e.DataString("keyId") != version.KeyId || e.DataString("sha256") != statement.Sha256
+            || loggedPayload != version.Envelope!.Payload)
+            throw new VerificationException(ClientErrorCodes.HistoryMismatch,
+                $"{what}: the transparency log recorded another publish or certificate than the registry serves.");
+        if (e.Time is not { } at || at < certificate.NotBefore - PublisherCertificate.Skew || at > certificate.NotAfter + PublisherCertificate.Skew)
+            throw new VerificationException(ClientErrorCodes.InvalidCertificate,
+                $"{what} was published at {e.Time:O}, outside its certificate's window ({certificate.NotBefore:O} to {certificate.NotAfter:O}).");
+        if (!publishers.Any(p => p.Covers(certificate.Publisher)))
+            throw new VerificationException(ClientErrorCodes.UntrustedPublisherAtPublish,
+                $"{what} was published by {certificate.Repository} ({certificate.Workflow}{(certificate.Environment is null ? "" : ", environment " + certificate.Environment)}) " +
+                $"from {certificate.Issuer}, which no owner had named as a trusted publisher of {version.Name} before it was published.");
+        if (version.Provenance is { } shown && shown != certificate.Provenance)
+            throw new VerificationException(ClientErrorCodes.StatementMismatch, $"{what}: the provenance shown is not the one its certificate states.");
     }
 
     private static byte[]? Decode(string? text)

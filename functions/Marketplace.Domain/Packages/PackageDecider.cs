@@ -1,4 +1,5 @@
 using Marketplace.Signing;
+using Marketplace.TrustedPublishing;
 
 namespace Marketplace.Packages;
 
@@ -6,7 +7,14 @@ namespace Marketplace.Packages;
 public static class PackageDecider
 {
     public sealed record Publish(string Name, string DisplayName, SemanticVersion Version, string Sha256, long Size,
-        PackageManifest Manifest, OwnerKey Signer, DsseEnvelope Envelope);
+        PackageManifest Manifest, OwnerKey Signer, DsseEnvelope Envelope)
+    {
+        /// <summary>A publish by a key the registry certified for a trusted publisher (a verified certificate), else null.</summary>
+        public CertifiedKey? Certified { get; init; }
+    }
+
+    /// <summary>A verified publisher certificate for the signing key, and the envelope it came in.</summary>
+    public sealed record CertifiedKey(PublisherCertificate Certificate, DsseEnvelope Envelope);
 
     public sealed record Yank(string Name, SemanticVersion Version, bool Yanked, string? Reason, OwnerKey Signer);
 
@@ -14,6 +22,17 @@ public static class PackageDecider
 
     public static Outcome<object[]> Decide(PackageState? state, Publish c, DateTimeOffset now)
     {
+        if (c.Certified is { } certified)
+        {
+            // Who may publish: an owner's key, or a key certified for this package under a trusted publisher an owner named
+            // (and still names: removing a publisher stops certificates already given out).
+            var publisher = certified.Certificate.Publisher;
+            if (state is null || !state.TrustedPublishers.Any(p => p.Covers(publisher)))
+                return DomainError.UntrustedPublisher($"{publisher.Repository} ({publisher.Workflow}) is not a trusted publisher of {c.Name} any more.");
+            if (state.Versions.ContainsKey(c.Version.Key))
+                return DomainError.VersionExists(state.DisplayName, c.Version.Key);
+            return new object[] { Published(c, now) with { Provenance = certified.Certificate.Provenance, Certificate = certified.Envelope } };
+        }
         if (state is null)
         {
             // The key that signs the first publish of a name becomes its first owner.
@@ -25,6 +44,8 @@ public static class PackageDecider
         }
         if (!state.IsOwner(c.Signer.KeyId))
             return DomainError.NotOwner(c.Name, c.Signer.KeyId);
+        if (state.RequireTrustedPublishing)
+            return DomainError.TrustedPublishingRequired(state.DisplayName);
         if (state.Versions.ContainsKey(c.Version.Key))
             return DomainError.VersionExists(state.DisplayName, c.Version.Key);
         return new object[] { Published(c, now) };

@@ -29,6 +29,16 @@ public sealed record PackagePublished(
     DsseEnvelope Envelope,
     DateTimeOffset PublishedAt) : IVersionEvent
 {
+    /// <summary>
+    /// For a publish by a certified key (trusted publishing): where it was built, and the registry's certificate.
+    /// Absent (not null: left out) on every other publish, so the logged lines of earlier publishes are unchanged.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public TrustedPublishing.Provenance? Provenance { get; init; }
+
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public DsseEnvelope? Certificate { get; init; }
+
     [JsonIgnore]
     public string VersionKey => SemanticVersion.Parse(Version).Value!.Key;
 }

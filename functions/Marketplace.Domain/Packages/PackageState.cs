@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using Marketplace.TrustedPublishing;
 
 namespace Marketplace.Packages;
 
@@ -9,6 +10,12 @@ public sealed record PackageState(
     ImmutableDictionary<string, PublishedVersion> Versions,
     ImmutableDictionary<string, string> Owners)
 {
+    /// <summary>The CI workflows owners named (trusted publishing); properties, so snapshots stored before them still read.</summary>
+    public ImmutableList<TrustedPublisher> TrustedPublishers { get; init; } = ImmutableList<TrustedPublisher>.Empty;
+
+    /// <summary>Owner-key-signed publishes are refused while this is on.</summary>
+    public bool RequireTrustedPublishing { get; init; }
+
     public static PackageState? Evolve(PackageState? state, object @event) => @event switch
     {
         OwnerAdded e => (state ?? new PackageState(e.Name, e.Name, ImmutableDictionary<string, PublishedVersion>.Empty, ImmutableDictionary<string, string>.Empty))
@@ -23,6 +30,9 @@ public sealed record PackageState(
             state with { Versions = state.Versions.SetItem(e.VersionKey, v with { Yanked = true }) },
         VersionUnyanked e when state?.Versions.TryGetValue(e.VersionKey, out var v) == true =>
             state with { Versions = state.Versions.SetItem(e.VersionKey, v with { Yanked = false }) },
+        TrustedPublisherAdded e when state is not null => state with { TrustedPublishers = (state.TrustedPublishers ?? []).Add(e.Publisher) },
+        TrustedPublisherRemoved e when state is not null => state with { TrustedPublishers = (state.TrustedPublishers ?? []).RemoveAll(p => p.SameAs(e.Publisher)) },
+        TrustedPublishingRequirementSet e when state is not null => state with { RequireTrustedPublishing = e.Required },
         _ => state,
     };
 

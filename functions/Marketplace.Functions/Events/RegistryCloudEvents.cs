@@ -7,6 +7,7 @@ using CloudNative.CloudEvents.SystemTextJson;
 using JasperFx.Events;
 using Marketplace.Downloads;
 using Marketplace.Packages;
+using Marketplace.TrustedPublishing;
 
 namespace Marketplace.Functions.Events;
 
@@ -43,6 +44,10 @@ public static class RegistryCloudEvents
         [typeof(VersionUnyanked)] = Package<VersionUnyanked>("dev.marketplace.version.unyanked", e => e.Name, e => $"{e.Name}@{e.VersionKey}"),
         [typeof(OwnerAdded)] = Package<OwnerAdded>("dev.marketplace.owner.added", e => e.Name, e => e.KeyId),
         [typeof(OwnerRemoved)] = Package<OwnerRemoved>("dev.marketplace.owner.removed", e => e.Name, e => e.KeyId),
+        [typeof(TrustedPublisherAdded)] = Package<TrustedPublisherAdded>("dev.marketplace.trusted-publisher.added", e => e.Name, e => e.Repository),
+        [typeof(TrustedPublisherRemoved)] = Package<TrustedPublisherRemoved>("dev.marketplace.trusted-publisher.removed", e => e.Name, e => e.Repository),
+        [typeof(TrustedPublishingRequirementSet)] = Package<TrustedPublishingRequirementSet>("dev.marketplace.trusted-publishing.required", e => e.Name, _ => null),
+        [typeof(PublisherCertificateIssued)] = Package<PublisherCertificateIssued>("dev.marketplace.publisher-certificate.issued", e => e.Name, e => e.KeyId),
         [typeof(Downloaded)] = new("dev.marketplace.package.downloaded", e => "/packages/" + ((Downloaded)e).Name,
             e => $"{((Downloaded)e).Name}@{((Downloaded)e).VersionKey}", _ => null),
     };

@@ -50,6 +50,8 @@ public static class EventStore
             o.Events.AddEventTypes([
                 typeof(PackagePublished), typeof(VersionYanked), typeof(VersionUnyanked),
                 typeof(OwnerAdded), typeof(OwnerRemoved), typeof(Downloaded),
+                typeof(Marketplace.TrustedPublishing.TrustedPublisherAdded), typeof(Marketplace.TrustedPublishing.TrustedPublisherRemoved),
+                typeof(Marketplace.TrustedPublishing.TrustedPublishingRequirementSet), typeof(Marketplace.TrustedPublishing.PublisherCertificateIssued),
             ]);
             o.Schema.For<StatementReceipt>();
             o.AddMarketplaceProjections(postgresSearch: postgresSearch);

@@ -67,7 +67,7 @@ public static class RegistryEndpoints
             ["publish", "inline-blobs", "presigned-uploads", "yank", "owners", "download-redirects", "dsse-ed25519",
              "search", search switch { Search.Postgres.PostgresSearch => "search-postgres", Search.Embedded.EmbeddedSearch => "search-embedded", _ => "search-typesense" },
              "search-suggest", "audit-feed", "transparency-log",
-             "webhooks-standard-v1", "cloudevents-1.0"],
+             "webhooks-standard-v1", "cloudevents-1.0", "trusted-publishing"],
             blobs is Blobs.S3BlobStore ? "s3" : "file"));
 
     private static async Task<Results<Ok<object>, ProblemHttpResult>> Ready(IDocumentStore store, IBlobStore blobs, Search.IPackageSearch search, CancellationToken ct)

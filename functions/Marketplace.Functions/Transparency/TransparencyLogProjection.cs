@@ -38,7 +38,9 @@ public sealed class TransparencyLogProjection : EventProjection, IJasperFxProjec
 
     /// <summary>The event types that are leaves: the package stream's, plus those other features register.</summary>
     public static readonly List<Type> LoggedTypes =
-        [typeof(PackagePublished), typeof(VersionYanked), typeof(VersionUnyanked), typeof(OwnerAdded), typeof(OwnerRemoved)];
+        [typeof(PackagePublished), typeof(VersionYanked), typeof(VersionUnyanked), typeof(OwnerAdded), typeof(OwnerRemoved),
+         typeof(Marketplace.TrustedPublishing.TrustedPublisherAdded), typeof(Marketplace.TrustedPublishing.TrustedPublisherRemoved),
+         typeof(Marketplace.TrustedPublishing.TrustedPublishingRequirementSet), typeof(Marketplace.TrustedPublishing.PublisherCertificateIssued)];
 
     private readonly string _leaves;
     private readonly string _nodes;

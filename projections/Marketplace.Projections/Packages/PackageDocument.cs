@@ -1,5 +1,6 @@
 using JasperFx.Events;
 using Marketplace.Packages;
+using Marketplace.TrustedPublishing;
 using Marten.Events.Projections;
 
 namespace Marketplace.Projections.Packages;
@@ -14,6 +15,10 @@ public sealed class PackageDocument
     public string? Latest { get; set; }
     public DateTimeOffset CreatedAt { get; set; }
     public DateTimeOffset UpdatedAt { get; set; }
+    /// <summary>Trusted publishing only: owner-key-signed publishes are refused.</summary>
+    public bool RequireTrustedPublishing { get; set; }
+    /// <summary>The CI workflows owners named, with who named them and when.</summary>
+    public List<PackageTrustedPublisher> TrustedPublishers { get; set; } = [];
 
     /// <summary>
     /// Highest non-yanked stable version; if there is none, the highest non-yanked pre-release. Expects
@@ -29,6 +34,8 @@ public sealed class PackageDocument
 }
 
 public sealed record PackageOwner(string KeyId, string PublicKey, DateTimeOffset AddedAt);
+
+public sealed record PackageTrustedPublisher(string Issuer, string Repository, string Workflow, string? Environment, string AddedBy, DateTimeOffset AddedAt);
 
 public sealed class PackageVersionEntry
 {
@@ -73,6 +80,16 @@ public sealed partial class PackageDocumentProjection : MultiStreamProjection<Pa
                     PublishedAt = published.PublishedAt,
                     KeyId = published.KeyId,
                 });
+                break;
+            case TrustedPublisherAdded added:
+                doc.TrustedPublishers.RemoveAll(t => new TrustedPublisher(t.Issuer, t.Repository, t.Workflow, t.Environment).SameAs(added.Publisher));
+                doc.TrustedPublishers.Add(new PackageTrustedPublisher(added.Issuer, added.Repository, added.Workflow, added.Environment, added.AddedBy, added.AddedAt));
+                break;
+            case TrustedPublisherRemoved removed:
+                doc.TrustedPublishers.RemoveAll(t => new TrustedPublisher(t.Issuer, t.Repository, t.Workflow, t.Environment).SameAs(removed.Publisher));
+                break;
+            case TrustedPublishingRequirementSet set:
+                doc.RequireTrustedPublishing = set.Required;
                 break;
             case VersionYanked yanked:
                 SetYanked(doc, yanked.VersionKey, true);

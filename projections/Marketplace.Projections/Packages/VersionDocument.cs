@@ -20,6 +20,9 @@ public sealed class VersionDocument
     public string KeyId { get; set; } = "";
     public string PublicKey { get; set; } = "";
     public DsseEnvelope? Envelope { get; set; }
+    /// <summary>Trusted publishing: where the version was built, and the registry's certificate of the signing key.</summary>
+    public Marketplace.TrustedPublishing.Provenance? Provenance { get; set; }
+    public DsseEnvelope? Certificate { get; set; }
     /// <summary>The global sequence of the publish event: what a read model must have applied to show this version.</summary>
     public long Sequence { get; set; }
 
@@ -52,6 +55,8 @@ public sealed partial class VersionDocumentProjection : MultiStreamProjection<Ve
                     KeyId = p.KeyId,
                     PublicKey = p.PublicKey,
                     Envelope = p.Envelope,
+                    Provenance = p.Provenance,
+                    Certificate = p.Certificate,
                     Sequence = e.Sequence,
                 };
             case VersionYanked y when doc is not null:

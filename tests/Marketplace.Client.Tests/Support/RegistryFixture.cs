@@ -27,7 +27,11 @@ public class RegistryFixture : IAsyncLifetime
         Environment.GetEnvironmentVariable("MARKETPLACE_TEST_PG")
         ?? "Host=127.0.0.1;Port=5432;Database=marketplace_test;Username=marketplace;Password=marketplace;SSL Mode=Disable;Maximum Pool Size=20";
 
-    public Task InitializeAsync()
+    /// <summary>Settings of a derived fixture on top of the common ones (started services it points at, say).</summary>
+    protected virtual Task<IReadOnlyDictionary<string, string>> MoreSettingsAsync() =>
+        Task.FromResult<IReadOnlyDictionary<string, string>>(new Dictionary<string, string>());
+
+    public async Task InitializeAsync()
     {
         var settings = new Dictionary<string, string>
         {
@@ -38,6 +42,7 @@ public class RegistryFixture : IAsyncLifetime
             ["Reads:CacheFor"] = "00:00:00",
             ["Logging:LogLevel:Default"] = "Warning",
         };
+        foreach (var (key, value) in await MoreSettingsAsync()) settings[key] = value;
         _factory = new WebApplicationFactory<Program>().WithWebHostBuilder(b =>
         {
             foreach (var (key, value) in settings) b.UseSetting(key, value);
@@ -46,10 +51,9 @@ public class RegistryFixture : IAsyncLifetime
         _factory.StartServer();
         var address = _factory.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         Url = new Uri(address);
-        return Task.CompletedTask;
     }
 
-    public async Task DisposeAsync()
+    public virtual async Task DisposeAsync()
     {
         await _factory.DisposeAsync();
         if (Directory.Exists(BlobRoot)) Directory.Delete(BlobRoot, recursive: true);

@@ -33,6 +33,10 @@ public sealed class SamTemplateTests(HttpFunctionFixture fixture)
         ["POST /v1/uploads"] = ["s3:GetObject ${Blobs.Arn}/sha256/*", "s3:ListBucket ${Blobs.Arn}", "s3:PutObject ${Blobs.Arn}/uploads/*"],
         ["POST /v1/packages/{name}/{version}/yank"] = [],
         ["POST /v1/packages/{name}/owners"] = [],
+        ["POST /v1/packages/{name}/trusted-publishers"] = [],
+        ["GET /v1/packages/{name}/trusted-publishers"] = [],
+        // Verifies a CI job's ID token (the issuer's keys come over HTTPS) and signs a certificate: no blobs.
+        ["POST /v1/trusted-publishing/exchange"] = [],
         // A presigned GET (when no CDN is configured) carries the signer's rights.
         ["GET /v1/packages/{name}/{version}/download"] = ["s3:GetObject ${Blobs.Arn}/sha256/*"],
         ["GET /v1/packages/{name}"] = [],

@@ -8,7 +8,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Marketplace.Functions.Packages.Publishing;
 
-public sealed record PublishRequest(DsseEnvelope? Envelope, string? PublicKey, string? Blob);
+public sealed record PublishRequest(DsseEnvelope? Envelope, string? PublicKey, string? Blob, DsseEnvelope? Certificate = null);
 
 public sealed record PublishResponse(string Name, string Version, string Sha256, long Sequence);
 
@@ -28,7 +28,7 @@ public static class PublishEndpoint
 
     public static async Task<Results<Created<PublishResponse>, ProblemHttpResult>> Publish(
         string name, string version, HttpContext http, PackageCommands commands, IBlobStore blobs, Limits limits, TimeProvider time,
-        KeyRateLimiter keyLimits, CancellationToken ct)
+        KeyRateLimiter keyLimits, Registry.RegistryKey registryKey, CancellationToken ct)
     {
         var normalized = PackageName.Normalize(name);
         if (normalized.Error is { } nameError) return nameError.ToProblem();
@@ -45,6 +45,8 @@ public static class PublishEndpoint
         if (keyLimits.Charge(http, RateLimitedOperation.Publish, signer.KeyId, statementId) is { } limited) return limited.ToProblem();
 
         if (Check(statement, name, semver.Value!, limits) is { } mismatch) return mismatch.ToProblem();
+        var certified = Certified(request.Certificate, normalized.Value!, signer, registryKey, time.GetUtcNow());
+        if (certified.Error is { } certificateError) return certificateError.ToProblem();
 
         byte[]? inline = null;
         if (request.Blob is not null)
@@ -60,7 +62,10 @@ public static class PublishEndpoint
             // Its SHA-256 is checked once, by the blob store, before anything is written.
         }
 
-        var command = new PackageDecider.Publish(normalized.Value!, name, semver.Value!, statement.Sha256, statement.Size, statement.Manifest, signer, envelope);
+        var command = new PackageDecider.Publish(normalized.Value!, name, semver.Value!, statement.Sha256, statement.Size, statement.Manifest, signer, envelope)
+        {
+            Certified = certified.Value,
+        };
         var outcome = await commands.HandleAsync(
             normalized.Value!,
             new StatementReceipt(statementId, PayloadTypes.Publish, normalized.Value!, signer.KeyId, default),
@@ -88,6 +93,23 @@ public static class PublishEndpoint
         var key = semver.Value!.Key;
         return TypedResults.Created($"/v1/packages/{normalized.Value}/{key}",
             new PublishResponse(normalized.Value!, semver.Value.Text, statement.Sha256, outcome.Value!.Sequence));
+    }
+
+    /// <summary>
+    /// Trusted publishing: a certificate signed by this registry's key, within its window, for this package and the key
+    /// that signed the statement. (Whether its publisher is still trusted is the decider's call.)
+    /// </summary>
+    private static Outcome<PackageDecider.CertifiedKey?> Certified(DsseEnvelope? envelope, string name, OwnerKey signer, Registry.RegistryKey registry, DateTimeOffset now)
+    {
+        if (envelope is null) return (PackageDecider.CertifiedKey?)null;
+        var verified = Marketplace.TrustedPublishing.PublisherCertificate.Verify(envelope, registry.Public, now);
+        if (verified.Error is { } error) return error;
+        var certificate = verified.Value!;
+        if (certificate.Name != name)
+            return DomainError.InvalidCertificate($"the certificate is for package {certificate.Name}, not {name}.");
+        if (certificate.KeyId != signer.KeyId || certificate.PublicKey != signer.PublicKey)
+            return DomainError.InvalidCertificate($"the certificate is for key {certificate.KeyId}; the statement is signed by {signer.KeyId}.");
+        return new PackageDecider.CertifiedKey(certificate, envelope);
     }
 
     private static DomainError? Check(PublishStatement s, string pathName, SemanticVersion version, Limits limits)

@@ -11,11 +11,12 @@ using Microsoft.Extensions.Caching.Memory;
 namespace Marketplace.Functions.Packages.Reading;
 
 public sealed record PackageResponse(string Name, string DisplayName, IReadOnlyList<PackageOwner> Owners,
-    IReadOnlyList<PackageVersionEntry> Versions, string? Latest, long Downloads, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt);
+    IReadOnlyList<PackageVersionEntry> Versions, string? Latest, long Downloads, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt,
+    bool RequireTrustedPublishing, IReadOnlyList<PackageTrustedPublisher> TrustedPublishers);
 
 public sealed record VersionResponse(string Name, string Version, PackageManifest Manifest, string Sha256, long Size,
     bool Yanked, string? YankedReason, long Downloads, DateTimeOffset PublishedAt, string KeyId, string PublicKey, DsseEnvelope? Envelope,
-    bool SearchVisible);
+    bool SearchVisible, Marketplace.TrustedPublishing.Provenance? Provenance, DsseEnvelope? Certificate);
 
 public sealed class ReadOptions
 {
@@ -51,7 +52,8 @@ public static class ReadEndpoints
         if (normalized.Error is { } error) return error.ToProblem();
         var json = await Cached(cache, options, ReadCacheInvalidation.PackageKey(normalized.Value!), async () =>
             await models.PackageAsync(store, normalized.Value!, ct) is var (d, downloads)
-                ? new PackageResponse(d.Id, d.DisplayName, d.Owners, d.Versions, d.Latest, downloads, d.CreatedAt, d.UpdatedAt)
+                ? new PackageResponse(d.Id, d.DisplayName, d.Owners, d.Versions, d.Latest, downloads, d.CreatedAt, d.UpdatedAt,
+                    d.RequireTrustedPublishing, d.TrustedPublishers ?? [])
                 : null);
         return json is null
             ? DomainError.NotFound($"Package {normalized.Value} does not exist (or is not visible yet).").ToProblem()
@@ -68,7 +70,8 @@ public static class ReadEndpoints
         var id = VersionDocument.IdOf(normalized.Value!, semver.Value!.Key);
         var json = await Cached(cache, options, ReadCacheInvalidation.VersionKey(id), async () =>
             await models.VersionAsync(store, normalized.Value!, semver.Value.Key, ct) is var (d, downloads, searchVisible)
-                ? new VersionResponse(d.Name, d.Version, d.Manifest, d.Sha256, d.Size, d.Yanked, d.YankedReason, downloads, d.PublishedAt, d.KeyId, d.PublicKey, d.Envelope, searchVisible)
+                ? new VersionResponse(d.Name, d.Version, d.Manifest, d.Sha256, d.Size, d.Yanked, d.YankedReason, downloads, d.PublishedAt, d.KeyId, d.PublicKey, d.Envelope, searchVisible,
+                    d.Provenance, d.Certificate)
                 : null,
             // Not yet in search: the answer changes when the index catches up, which evicts nothing; do not keep it.
             keep: v => v.SearchVisible);
