@@ -14,6 +14,7 @@ using Marketplace.Functions.Search;
 using Marketplace.Functions.Audit;
 using Marketplace.Functions.Transparency;
 using Marketplace.Functions.Serverless;
+using Marketplace.Functions.Web;
 
 namespace Marketplace.Functions;
 
@@ -48,6 +49,7 @@ public static class MarketplaceApp
         services.AddSingleton(configuration.GetSection("Transparency").Get<TransparencyOptions>() ?? new TransparencyOptions());
         services.AddSingleton<TransparencyLog>();
         services.AddServerless(configuration);
+        services.AddWebPages();
         return services;
     }
 
@@ -74,6 +76,7 @@ public static class MarketplaceApp
         app.MapTransparency();
         app.MapLocalBlobs();
         app.MapServerless();
+        app.MapWebPages();
         return app;
     }
 }
