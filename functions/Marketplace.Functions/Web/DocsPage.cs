@@ -56,5 +56,5 @@ public static class DocsPage
     }
 
     private static string Anchor(string method, string path) =>
-        method.ToLowerInvariant() + "-" + new string(path.Select(c => char.IsAsciiLetterOrDigit(c) ? c : '-').ToArray()).Trim('-');
+        method.ToLowerInvariant() + "-" + System.Text.RegularExpressions.Regex.Replace(path.ToLowerInvariant(), "[^a-z0-9]+", "-").Trim('-');
 }

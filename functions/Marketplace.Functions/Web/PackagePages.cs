@@ -211,7 +211,7 @@ public static class PackagePages
         }, description: m.Description);
     }
 
-    private static readonly JsonSerializerOptions EnvelopeJson = new(JsonSerializerDefaults.Web) { WriteIndented = true };
+    private static readonly JsonSerializerOptions EnvelopeJson = new(JsonSerializerDefaults.Web) { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }; // HTML-encoded where written
 
     /// <summary>A key id short enough for a table cell; the full id is the link target and the key page.</summary>
     public static string Abbreviated(string keyId) => keyId.Length > 24 ? keyId[..24] + "…" : keyId;

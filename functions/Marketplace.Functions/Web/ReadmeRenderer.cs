@@ -2,6 +2,7 @@ using AngleSharp.Css.Dom;
 using AngleSharp.Dom;
 using Ganss.Xss;
 using Markdig;
+using Markdig.Syntax;
 
 namespace Marketplace.Functions.Web;
 
@@ -10,7 +11,7 @@ namespace Marketplace.Functions.Web;
 /// classes), then an allow-list sanitizer. What survives: text structure, tables, code, links (http, https,
 /// mailto and relative; <c>rel="nofollow noopener"</c>) and images from https only (<c>loading="lazy"</c>). No
 /// script, style, iframe, form, event handler attribute or <c>style</c> attribute; <c>javascript:</c> and
-/// <c>data:</c> URLs are dropped. The sanitizer is thread-safe once configured; one instance serves every request.
+/// <c>data:</c> URLs are dropped. Headings move down two levels (the page owns h1 and h2). The sanitizer is thread-safe once configured; one instance serves every request.
 /// </summary>
 public sealed class ReadmeRenderer
 {
@@ -20,7 +21,7 @@ public sealed class ReadmeRenderer
 
     private static readonly string[] Tags =
     [
-        "a", "abbr", "b", "blockquote", "br", "code", "dd", "del", "details", "div", "dl", "dt", "em", "h1", "h2", "h3",
+        "a", "abbr", "b", "blockquote", "br", "code", "dd", "del", "details", "div", "dl", "dt", "em", "h3",
         "h4", "h5", "h6", "hr", "i", "img", "ins", "kbd", "li", "ol", "p", "pre", "q", "s", "samp", "span", "strong", "sub",
         "summary", "sup", "table", "tbody", "td", "tfoot", "th", "thead", "tr", "ul",
     ];
@@ -76,7 +77,11 @@ public sealed class ReadmeRenderer
     public Raw Render(string? markdown)
     {
         if (string.IsNullOrWhiteSpace(markdown)) return Raw.Empty;
-        var html = Markdig.Markdown.ToHtml(markdown, Markdown);
+        // The README sits under the page's own h1 and h2: its headings start at h3 (raw h1/h2 keep only their text).
+        var document = Markdig.Markdown.Parse(markdown, Markdown);
+        foreach (var heading in document.Descendants<HeadingBlock>())
+            heading.Level = Math.Min(6, heading.Level + 2);
+        var html = document.ToHtml(Markdown);
         return new Raw(_sanitizer.Sanitize(html));
     }
 }
