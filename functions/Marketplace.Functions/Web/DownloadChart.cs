@@ -11,9 +11,9 @@ namespace Marketplace.Functions.Web;
 public static class DownloadChart
 {
     public const int Days = 90;
-    public const int Width = 900;
-    public const int Height = 160;
-    private const int Top = 16;
+    public const int Width = 450;
+    public const int Height = 140;
+    private const int Top = 20;
     private const int Bottom = 20;
 
     public static Raw Render(IReadOnlyList<DailyDownloads> days, DateOnly today, int window = Days)

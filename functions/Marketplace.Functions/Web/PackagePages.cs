@@ -63,16 +63,17 @@ public static class PackagePages
         var shown = versionKey ?? SemanticVersion.Parse(shownText).Value!.Key;
         if (await models.VersionAsync(store, name, shown, ct) is not var (doc, versionDownloads, _)) return null;
 
-        await using var session = store.QuerySession();
-        var yankReasons = new Dictionary<string, string?>(StringComparer.Ordinal);
-        if (package.Versions.Any(x => x.Yanked))
-        {
-            foreach (var y in await session.Query<VersionDocument>().Where(x => x.Name == name && x.Yanked).Select(x => new { x.Version, x.YankedReason }).ToListAsync(ct))
-                yankReasons[y.Version] = y.YankedReason;
-        }
-        var dependents = await DependentsQuery.OfAsync(session, name, ct);
-        var daily = await counts.DailyAsync(session, name, DateOnly.FromDateTime(time.GetUtcNow().UtcDateTime).AddDays(1 - DownloadChart.Days), ct);
-        var trust = await Trust.CheckAsync(session, log, doc, ct);
+        // The independent reads run at once, each on its own session: a page waits for the slowest, not the sum.
+        var today = DateOnly.FromDateTime(time.GetUtcNow().UtcDateTime);
+        var yanked = package.Versions.Any(x => x.Yanked)
+            ? Read(store, s => s.Query<VersionDocument>().Where(x => x.Name == name && x.Yanked).Select(x => new YankReason(x.Version, x.YankedReason)).ToListAsync(ct), ct)
+            : Task.FromResult<IReadOnlyList<YankReason>>([]);
+        var dependentsRead = Read(store, s => DependentsQuery.OfAsync(s, name, ct), ct);
+        var dailyRead = Read(store, s => counts.DailyAsync(s, name, today.AddDays(1 - DownloadChart.Days), ct), ct);
+        var trust = await Trust.CheckAsync(store, log, doc, ct);
+        var yankReasons = (await yanked).ToDictionary(y => y.Version, y => y.Reason, StringComparer.Ordinal);
+        var dependents = await dependentsRead;
+        var daily = await dailyRead;
         // A version's README never changes: render it once.
         var html = await memory.GetOrCreateAsync("readme:" + doc.Id, e =>
         {
@@ -83,6 +84,14 @@ public static class PackagePages
         });
         return new Data(package, downloads, doc, versionDownloads, yankReasons, dependents, daily, trust, html);
     }
+
+    private sealed record YankReason(string Version, string? Reason);
+
+    private static Task<T> Read<T>(IDocumentStore store, Func<IQuerySession, Task<T>> read, CancellationToken ct) => Task.Run(async () =>
+    {
+        await using var session = store.QuerySession();
+        return await read(session);
+    }, ct);
 
     private static HtmlPage Page(Data d, bool versionPage, WebAssets assets, DateOnly today)
     {

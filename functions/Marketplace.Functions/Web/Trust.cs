@@ -3,6 +3,7 @@ using Marketplace.Packages;
 using Marketplace.Projections.Packages;
 using Marketplace.Signing;
 using Marten;
+using Marten.Events;
 
 namespace Marketplace.Functions.Web;
 
@@ -20,14 +21,28 @@ public sealed record Trust(IReadOnlyList<TrustRow> Rows)
 {
     public bool AllHold => Rows.All(r => r.Holds);
 
-    public static async Task<Trust> CheckAsync(IQuerySession session, TransparencyLog log, VersionDocument v, CancellationToken ct)
+    /// <summary>Runs its two queries on two sessions at once (a page makes several independent reads).</summary>
+    public static async Task<Trust> CheckAsync(IDocumentStore store, TransparencyLog log, VersionDocument v, CancellationToken ct)
     {
         var rows = new List<TrustRow> { Signature(v) };
 
-        // Owners just before the publish event: its own stream, folded up to it (the first publish's OwnerAdded precedes it).
-        var events = await session.Events.FetchStreamAsync(v.Name, token: ct);
+        // Owners just before the publish event: the owner events of its stream before it, folded in order
+        // (the first publish's OwnerAdded precedes it). Only those are read, not the publishes with their READMEs.
+        var ownerEvents = Task.Run(async () =>
+        {
+            await using var session = store.QuerySession();
+            return await session.Events.QueryAllRawEvents()
+                .Where(e => e.StreamKey == v.Name && e.Sequence < v.Sequence && e.EventTypesAre(typeof(OwnerAdded), typeof(OwnerRemoved)))
+                .OrderBy(e => e.Sequence).ToListAsync(ct);
+        }, ct);
+        var logLeaf = Task.Run(async () =>
+        {
+            await using var session = store.QuerySession();
+            return await log.LeafAsync(session, null, v.Sequence, ct);
+        }, ct);
+        var events = await ownerEvents;
         var owners = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var e in events.Where(e => e.Sequence < v.Sequence))
+        foreach (var e in events)
         {
             switch (e.Data)
             {
@@ -40,7 +55,7 @@ public sealed record Trust(IReadOnlyList<TrustRow> Rows)
             ? $"""<a class="key" href="/keys/{Html.Encode(Html.Segment(v.KeyId))}">{Html.Encode(v.KeyId)}</a> owned {Html.Encode(v.Name)} when this version was published (<a href="/packages/{Html.Encode(Html.Segment(v.Name))}/history">history</a>)."""
             : $"""Key {Html.Encode(v.KeyId)} was not among the owners before this publish in the <a href="/packages/{Html.Encode(Html.Segment(v.Name))}/history">history</a>.""")));
 
-        var leaf = await log.LeafAsync(session, null, v.Sequence, ct);
+        var leaf = await logLeaf;
         rows.Add(new TrustRow("In the transparency log", leaf is not null, new Raw(leaf is { } l
             ? $"""Log index <strong>{l.Index}</strong> (event {l.Sequence}): <a href="/v1/log/proof/inclusion?index={l.Index}">inclusion proof</a> · <a href="/v1/log/checkpoint">checkpoint</a>"""
             : "Not in the log yet: the log catches up within moments of a publish.")));

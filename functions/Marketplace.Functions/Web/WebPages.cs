@@ -27,6 +27,18 @@ public static class WebPages
     {
         app.Use(async (context, next) =>
         {
+            if (!IsApi(context.Request.Path))
+            {
+                // How long the server spent on the page (read models, rendering) until the answer starts: what the
+                // benchmark's pages phase reports, apart from the network and the client.
+                var started = System.Diagnostics.Stopwatch.GetTimestamp();
+                context.Response.OnStarting(() =>
+                {
+                    context.Response.Headers["Server-Timing"] = string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                        $"page;dur={System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds:0.###}");
+                    return Task.CompletedTask;
+                });
+            }
             await next(context);
             if (context.Response.StatusCode == StatusCodes.Status404NotFound && !context.Response.HasStarted
                 && context.Response.ContentLength is null && context.Response.ContentType is null
