@@ -99,6 +99,8 @@ public sealed class BrowsingScenarios(RegistryWithPackages registry)
         Assert.Contains("Plain text survives.", text);
         Assert.Contains("a javascript link", text);
         Assert.Contains("styled paragraph", text);
+        Assert.DoesNotContain("alert('script')", text); // a script's body is dropped, not shown
+        Assert.DoesNotContain("display: none", text);
         Assert.Equal(0, await readme.Locator("script, style, iframe, svg, form, input, [style], [onclick], [onerror], [onload]").CountAsync());
         Assert.Equal(0, await readme.Locator("img").CountAsync()); // neither src=x nor the http tracker
         // The description is text: its markup shows as characters.

@@ -54,6 +54,19 @@ public sealed class ReadmeSanitizerTests
         Assert.DoesNotContain("class=\"skip", lower);
     }
 
+    [Theory]
+    [InlineData("<script>alert('x')</script>after")]
+    [InlineData("<style>body{display:none}</style>after")]
+    [InlineData("<svg><text>alert('x')</text></svg>after")]
+    [InlineData("<textarea>alert('x')</textarea>after")]
+    public void the_body_of_a_script_or_style_is_dropped_not_shown(string markdown)
+    {
+        var html = Renderer.Render(markdown).Html;
+        Assert.DoesNotContain("alert", html);
+        Assert.DoesNotContain("display", html);
+        Assert.Contains("after", html);
+    }
+
     [Fact]
     public void code_keeps_its_text_escaped_and_its_language_class()
     {

@@ -41,7 +41,14 @@ public sealed class ReadmeRenderer
             AllowedCssProperties = new HashSet<string>(StringComparer.OrdinalIgnoreCase),
             AllowedAtRules = new HashSet<CssRuleType>(),
         });
+        // A removed tag keeps its text (a stray <center> loses nothing), except where the text is code or markup
+        // that was never meant to be read: a script's or style's body is dropped with it.
         _sanitizer.KeepChildNodes = true;
+        _sanitizer.RemovingTag += (_, e) =>
+        {
+            if (e.Tag.NodeName is "SCRIPT" or "STYLE" or "TEMPLATE" or "NOSCRIPT" or "TEXTAREA" or "IFRAME" or "OBJECT" or "SVG" or "MATH" or "svg" or "math" or "TITLE" or "XMP" or "NOEMBED" or "NOFRAMES")
+                e.Tag.TextContent = "";
+        };
         _sanitizer.FilterUrl += (_, e) =>
         {
             // Pictures load from https only (the page's CSP says the same); links may be relative or http(s).
