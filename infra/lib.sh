@@ -87,3 +87,13 @@ ensure_s3rver() {
   fi
   curl -fsS -o /dev/null "http://127.0.0.1:$S3_PORT/" || { log "s3rver did not start"; exit 1; }
 }
+
+# The web pages' browser tests drive Debian's chromium through Playwright (never a browser Playwright downloads).
+ensure_chromium() {
+  export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
+  command -v chromium >/dev/null && return 0
+  log "installing chromium (apt)"
+  if [ "$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; fi
+  command -v chromium >/dev/null || { log "chromium did not install"; exit 1; }
+}

@@ -14,6 +14,7 @@ using Marketplace.Functions.Search;
 using Marketplace.Functions.Audit;
 using Marketplace.Functions.Transparency;
 using Marketplace.Functions.Serverless;
+using Marketplace.Functions.Web;
 
 namespace Marketplace.Functions;
 
@@ -49,6 +50,7 @@ public static class MarketplaceApp
         services.AddSingleton<TransparencyLog>();
         services.AddServerless(configuration);
         TrustedPublishing.TrustedPublishingServices.AddTrustedPublishing(services, configuration);
+        services.AddWebPages();
         return services;
     }
 
@@ -76,6 +78,7 @@ public static class MarketplaceApp
         app.MapLocalBlobs();
         app.MapServerless();
         TrustedPublishing.TrustedPublishingServices.MapTrustedPublishing(app);
+        app.MapWebPages();
         return app;
     }
 }

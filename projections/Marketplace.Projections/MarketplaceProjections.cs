@@ -1,4 +1,5 @@
 using JasperFx.Events.Projections;
+using Marketplace.Projections.Dependents;
 using Marketplace.Projections.Downloads;
 using Marketplace.Projections.Packages;
 using Marketplace.Projections.Search;
@@ -18,6 +19,9 @@ public static class MarketplaceProjections
         options.Projections.Add<PackageDocumentProjection>(ProjectionLifecycle.Async);
         options.Projections.Add<VersionDocumentProjection>(ProjectionLifecycle.Async);
         options.Projections.Add(new DownloadCountsProjection(options.DatabaseSchemaName), ProjectionLifecycle.Async);
+        options.Projections.Add<DependenciesProjection>(ProjectionLifecycle.Async);
+        // Dependents are found by containment (data @> {LatestDependsOn: [name]}), which this index answers.
+        options.Schema.For<DependenciesDocument>().GinIndexJsonData();
         if (postgresSearch)
             options.Projections.Add(new SearchProjection(options.DatabaseSchemaName), ProjectionLifecycle.Async);
         return options;

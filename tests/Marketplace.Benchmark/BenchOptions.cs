@@ -18,12 +18,15 @@ internal sealed class BenchOptions
           --warmup S                  warm-up seconds before every measured run (default 2)
           --repeat N                  repeat every phase/concurrency N times; medians are reported (default 1)
           --phase P                   publish | get | download | all (default all) | search (not part of all: it
-                                      loads --search-packages packages first, minutes for 100,000)
+                                      loads --search-packages packages first, minutes for 100,000) | pages (not
+                                      part of all: package and version web pages over the published set)
           --concurrency a,b,...       concurrencies for every phase
           --concurrency-publish a,b   default 1,16
           --concurrency-get a,b       default 1,32
           --concurrency-download a,b  default 1,64
           --concurrency-search a,b,c  default 1,8,32
+          --concurrency-pages a,b     default 8
+          --no-read-cache             the service keeps no read model or page in memory (Reads:CacheFor 0)
           --versions-per-package K    publishes per package before a worker starts a new one (default 10)
           --port P                    port for the service on 127.0.0.1 (default 5090)
           --no-build                  do not run 'dotnet build -c Release' on Marketplace.Functions first
@@ -51,6 +54,8 @@ internal sealed class BenchOptions
     public int[] GetConcurrency { get; private set; } = [1, 32];
     public int[] DownloadConcurrency { get; private set; } = [1, 64];
     public int[] SearchConcurrency { get; private set; } = [1, 8, 32];
+    public int[] PagesConcurrency { get; private set; } = [8];
+    public bool NoReadCache { get; private set; }
     public int SearchPackages { get; private set; } = 100_000;
     public long SearchDownloads { get; private set; } = 300_000;
     public int SearchQueries { get; private set; } = 200;
@@ -64,12 +69,12 @@ internal sealed class BenchOptions
     public bool Help { get; private set; }
 
     /// <summary>Whether the phase runs: <c>all</c> is publish, get and download; search runs only when asked for.</summary>
-    public bool Runs(string phase) => Phase == phase || (Phase == "all" && phase != "search");
+    public bool Runs(string phase) => Phase == phase || (Phase == "all" && phase is not ("search" or "pages"));
 
     public static BenchOptions Parse(IReadOnlyList<string> args)
     {
         var o = new BenchOptions();
-        int[]? all = null, publish = null, get = null, download = null, search = null;
+        int[]? all = null, publish = null, get = null, download = null, search = null, pages = null;
         for (var i = 0; i < args.Count; i++)
         {
             var arg = args[i];
@@ -86,14 +91,16 @@ internal sealed class BenchOptions
                 case "--port": o.Port = PositiveInt(arg, Value()); break;
                 case "--phase":
                     o.Phase = Value().ToLowerInvariant();
-                    if (o.Phase is not ("publish" or "get" or "download" or "all" or "search"))
-                        throw new ArgumentException("--phase is one of publish, get, download, all, search.");
+                    if (o.Phase is not ("publish" or "get" or "download" or "all" or "search" or "pages"))
+                        throw new ArgumentException("--phase is one of publish, get, download, all, search, pages.");
                     break;
                 case "--concurrency": all = IntList(arg, Value()); break;
                 case "--concurrency-publish": publish = IntList(arg, Value()); break;
                 case "--concurrency-get": get = IntList(arg, Value()); break;
                 case "--concurrency-download": download = IntList(arg, Value()); break;
                 case "--concurrency-search": search = IntList(arg, Value()); break;
+                case "--concurrency-pages": pages = IntList(arg, Value()); break;
+                case "--no-read-cache": o.NoReadCache = true; break;
                 case "--search-packages": o.SearchPackages = PositiveInt(arg, Value()); break;
                 case "--search-downloads": o.SearchDownloads = NonNegativeLong(arg, Value()); break;
                 case "--search-queries": o.SearchQueries = PositiveInt(arg, Value()); break;
@@ -112,6 +119,7 @@ internal sealed class BenchOptions
         o.GetConcurrency = get ?? all ?? o.GetConcurrency;
         o.DownloadConcurrency = download ?? all ?? o.DownloadConcurrency;
         o.SearchConcurrency = search ?? all ?? o.SearchConcurrency;
+        o.PagesConcurrency = pages ?? all ?? o.PagesConcurrency;
         if (o.SearchPackages < SearchCorpus.Landmarks.Length)
             throw new ArgumentException($"--search-packages is at least {SearchCorpus.Landmarks.Length} (the corpus's landmark packages).");
         if (o.Port > 65535) throw new ArgumentException("--port is at most 65535.");
@@ -123,7 +131,8 @@ internal sealed class BenchOptions
         string.Create(CultureInfo.InvariantCulture,
             $"--phase {Phase} --seconds {Seconds} --warmup {WarmupSeconds} --repeat {Repeat} --versions-per-package {VersionsPerPackage} --port {Port} " +
             $"--concurrency-publish {string.Join(',', PublishConcurrency)} --concurrency-get {string.Join(',', GetConcurrency)} " +
-            $"--concurrency-download {string.Join(',', DownloadConcurrency)}{(NoBuild ? " --no-build" : "")}{(KeepSchema ? " --keep-schema" : "")}") +
+            $"--concurrency-download {string.Join(',', DownloadConcurrency)}{(NoBuild ? " --no-build" : "")}{(KeepSchema ? " --keep-schema" : "")}" +
+            $"{(Phase == "pages" ? " --concurrency-pages " + string.Join(',', PagesConcurrency) : "")}{(NoReadCache ? " --no-read-cache" : "")}") +
         (Phase == "search" ? SearchOptions() : "");
 
     private string SearchOptions() =>

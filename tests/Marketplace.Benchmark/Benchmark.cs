@@ -78,6 +78,7 @@ internal sealed partial class Benchmark(BenchOptions options, IReadOnlyList<stri
             _environment = environment;
             _repo = repo;
             _logDir = tempDir;
+            if (options.NoReadCache) environment["Reads__CacheFor"] = "00:00:00";
             _host = ServiceHost.Start(repo, options.Port, environment, logPath);
             AppDomain.CurrentDomain.ProcessExit += (_, _) => _host?.Kill();
             _out.WriteLine($"Started the service: pid {_host.Pid}, http://127.0.0.1:{options.Port}, log {logPath}");
@@ -176,7 +177,7 @@ internal sealed partial class Benchmark(BenchOptions options, IReadOnlyList<stri
                 await MeasureAsync(publish, concurrency, ct);
         }
 
-        if (!options.Runs("get") && !options.Runs("download")) return ExitOk;
+        if (!options.Runs("get") && !options.Runs("download") && !options.Runs("pages")) return ExitOk;
 
         if (publish.AllPublished.Count == 0)
         {
@@ -195,6 +196,14 @@ internal sealed partial class Benchmark(BenchOptions options, IReadOnlyList<stri
             var metadata = new MetadataWorkload(versions);
             foreach (var concurrency in options.GetConcurrency)
                 await MeasureAsync(metadata, concurrency, ct);
+        }
+
+        if (options.Runs("pages"))
+        {
+            await WaitVisibleAsync(control, publish, ct);
+            var pages = new PagesWorkload(versions);
+            foreach (var concurrency in options.PagesConcurrency)
+                await MeasureAsync(pages, concurrency, ct, _ => _out.WriteLine("    " + pages.TakeServerTimings()));
         }
 
         if (!options.Runs("download")) return ExitOk;
@@ -224,6 +233,8 @@ internal sealed partial class Benchmark(BenchOptions options, IReadOnlyList<stri
                 await CreateMissingPackagesAsync(client, publish, concurrency, ct);
             if (workload is SearchWorkload search)
                 search.StartRun();
+            if (workload is PagesWorkload pages)
+                pages.StartRun();
 
             host.TakeWindow();
             var serverCpu = host.CpuTime();

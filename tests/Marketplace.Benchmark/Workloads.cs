@@ -130,3 +130,61 @@ internal sealed class DownloadWorkload(IReadOnlyList<Published> versions) : IWor
         else if (status == 0) Interlocked.Increment(ref _noAnswer);
     }
 }
+
+/// <summary>
+/// The web pages over the published set: alternately <c>/packages/{name}</c> and <c>/packages/{name}/{version}</c>,
+/// as a browser asks (<c>Accept: text/html</c>). Besides the client-side latency it collects the service's own time
+/// per page from the <c>Server-Timing: page;dur=…</c> header: read models and rendering, without the network.
+/// </summary>
+internal sealed class PagesWorkload(IReadOnlyList<Published> versions) : IWorkload
+{
+    private readonly string[] _names = versions.Select(v => v.Name).Distinct().ToArray();
+    private readonly ConcurrentDictionary<int, long> _sent = new();
+    private readonly ConcurrentQueue<double> _serverMs = new();
+
+    public string Phase => "pages";
+    public int ExpectedStatus => 200;
+
+    public HttpRequestMessage Create(int worker)
+    {
+        var i = _sent.AddOrUpdate(worker, 0, (_, v) => v + 1);
+        var v = versions[Random.Shared.Next(versions.Count)];
+        var path = i % 2 == 0 ? $"/packages/{_names[Random.Shared.Next(_names.Length)]}" : $"/packages/{v.Name}/{v.Version}";
+        var request = new HttpRequestMessage(HttpMethod.Get, new Uri(path, UriKind.Relative));
+        request.Headers.Accept.ParseAdd("text/html");
+        return request;
+    }
+
+    public bool Answered(int worker, HttpResponseMessage? response, long latencyTicks)
+    {
+        if (response?.Headers.TryGetValues("Server-Timing", out var values) == true)
+        {
+            foreach (var value in values)
+            {
+                var at = value.IndexOf("dur=", StringComparison.Ordinal);
+                if (at >= 0 && double.TryParse(value.AsSpan(at + 4), NumberStyles.Float, CultureInfo.InvariantCulture, out var ms))
+                    _serverMs.Enqueue(ms);
+            }
+        }
+        return response is null || response.StatusCode != System.Net.HttpStatusCode.OK
+            || response.Content.Headers.ContentType?.MediaType == "text/html";
+    }
+
+    public void Completed(int worker, int status)
+    {
+    }
+
+    /// <summary>Forgets the warm-up's timings: what follows is the measured run.</summary>
+    public void StartRun() => _serverMs.Clear();
+
+    /// <summary>Server-side page times of the measured run, as p50/p99/max.</summary>
+    public string TakeServerTimings()
+    {
+        var all = new List<double>();
+        while (_serverMs.TryDequeue(out var ms)) all.Add(ms);
+        if (all.Count == 0) return "server-side: no Server-Timing header seen";
+        all.Sort();
+        double P(double p) => all[Math.Clamp((int)Math.Ceiling(p / 100 * all.Count) - 1, 0, all.Count - 1)];
+        return string.Create(CultureInfo.InvariantCulture, $"server-side page time over {all.Count} pages: p50 {P(50):0.00} ms, p99 {P(99):0.00} ms, max {all[^1]:0.00} ms");
+    }
+}

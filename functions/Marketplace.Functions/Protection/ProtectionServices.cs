@@ -81,7 +81,9 @@ public static class ProtectionServices
                 headers.XContentTypeOptions = "nosniff";
                 headers["Referrer-Policy"] = "no-referrer";
                 headers.XFrameOptions = "DENY";
-                headers.ContentSecurityPolicy = "default-src 'none'; frame-ancestors 'none'";
+                // The web pages set their own (still strict) policy; every other answer gets the strictest.
+                if (string.IsNullOrEmpty(headers.ContentSecurityPolicy))
+                    headers.ContentSecurityPolicy = "default-src 'none'; frame-ancestors 'none'";
                 headers["Cross-Origin-Resource-Policy"] = "same-origin";
                 if (ClientAddress.IsHttps(context, options))
                     headers.StrictTransportSecurity = string.Create(CultureInfo.InvariantCulture, $"max-age={365 * 24 * 3600}; includeSubDomains");

@@ -1,0 +1,87 @@
+using Marketplace.Functions.Transparency;
+using Marketplace.Packages;
+using Marketplace.Projections.Packages;
+using Marketplace.Signing;
+using Marten;
+using Marten.Events;
+
+namespace Marketplace.Functions.Web;
+
+/// <summary>One line of the verification panel: what was checked, whether it holds, and the evidence.</summary>
+public sealed record TrustRow(string Check, bool Holds, Raw Evidence);
+
+/// <summary>
+/// Why a version can be trusted, checked on the server for every page: the stored DSSE envelope verifies under the
+/// stored public key (with the domain's verifier, as of the publish time) and says this name, version, digest and
+/// size; the signing key was an owner when the version was published (from the package's own history); and the
+/// publish event is a leaf of the transparency log (with links to its inclusion proof and the checkpoint).
+/// The panel is a list of rows so further evidence (trusted publishing's provenance) is one more row.
+/// </summary>
+public sealed record Trust(IReadOnlyList<TrustRow> Rows)
+{
+    public bool AllHold => Rows.All(r => r.Holds);
+
+    /// <summary>Runs its two queries on two sessions at once (a page makes several independent reads).</summary>
+    public static async Task<Trust> CheckAsync(IDocumentStore store, TransparencyLog log, VersionDocument v, CancellationToken ct)
+    {
+        var rows = new List<TrustRow> { Signature(v) };
+
+        // Owners just before the publish event: the owner events of its stream before it, folded in order
+        // (the first publish's OwnerAdded precedes it). Only those are read, not the publishes with their READMEs.
+        var ownerEvents = Task.Run(async () =>
+        {
+            await using var session = store.QuerySession();
+            return await session.Events.QueryAllRawEvents()
+                .Where(e => e.StreamKey == v.Name && e.Sequence < v.Sequence && e.EventTypesAre(typeof(OwnerAdded), typeof(OwnerRemoved)))
+                .OrderBy(e => e.Sequence).ToListAsync(ct);
+        }, ct);
+        var logLeaf = Task.Run(async () =>
+        {
+            await using var session = store.QuerySession();
+            return await log.LeafAsync(session, null, v.Sequence, ct);
+        }, ct);
+        var events = await ownerEvents;
+        var owners = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var e in events)
+        {
+            switch (e.Data)
+            {
+                case OwnerAdded a: owners.Add(a.KeyId); break;
+                case OwnerRemoved r: owners.Remove(r.KeyId); break;
+            }
+        }
+        var wasOwner = owners.Contains(v.KeyId);
+        rows.Add(new TrustRow("Signer was an owner at publish", wasOwner, new Raw(wasOwner
+            ? $"""<a class="key" href="/keys/{Html.Encode(Html.Segment(v.KeyId))}">{Html.Encode(v.KeyId)}</a> owned {Html.Encode(v.Name)} when this version was published (<a href="/packages/{Html.Encode(Html.Segment(v.Name))}/history">history</a>)."""
+            : $"""Key {Html.Encode(v.KeyId)} was not among the owners before this publish in the <a href="/packages/{Html.Encode(Html.Segment(v.Name))}/history">history</a>.""")));
+
+        var leaf = await logLeaf;
+        rows.Add(new TrustRow("In the transparency log", leaf is not null, new Raw(leaf is { } l
+            ? $"""Log index <strong>{l.Index}</strong> (event {l.Sequence}): <a href="/v1/log/proof/inclusion?index={l.Index}">inclusion proof</a> · <a href="/v1/log/checkpoint">checkpoint</a>"""
+            : "Not in the log yet: the log catches up within moments of a publish.")));
+        return new Trust(rows);
+    }
+
+    private static TrustRow Signature(VersionDocument v)
+    {
+        var verified = StatementVerifier.Verify<PublishStatement>(v.Envelope, v.PublicKey, PayloadTypes.Publish, v.PublishedAt);
+        if (verified.Error is { } error)
+            return new TrustRow("Signature verified", false, new Raw(Html.Encode(error.Detail)));
+        var s = verified.Value!.Statement;
+        var matches = PackageName.Normalize(s.Name).Value == v.Name && s.Version == v.Version && s.Sha256 == v.Sha256 && s.Size == v.Size
+            && verified.Value.Signer.KeyId == v.KeyId;
+        return matches
+            ? new TrustRow("Signature verified", true, new Raw($"Ed25519 over the DSSE envelope by <code>{Html.Encode(v.KeyId)}</code>, for this name, version, SHA-256 and size."))
+            : new TrustRow("Signature verified", false, new Raw("The envelope verifies but signs a different name, version, digest or size."));
+    }
+
+    public static void Panel(HtmlWriter w, Trust trust, VersionDocument v)
+    {
+        w.Add($"""<section aria-labelledby="trust-title" class="trust {(trust.AllHold ? "ok" : "bad")}"><h2 id="trust-title">Verification</h2><ul>""");
+        foreach (var row in trust.Rows)
+        {
+            w.Add($"""<li class="{(row.Holds ? "ok" : "bad")}"><span class="mark" aria-hidden="true">{(row.Holds ? "✓" : "✗")}</span> <strong>{row.Check}</strong><span class="visually-hidden">{(row.Holds ? ": yes" : ": no")}</span><br><span class="evidence">{row.Evidence}</span></li>""");
+        }
+        w.Add($"""</ul><p class="meta">Checked by this server for {v.Version}; <code>mkt install</code> checks the same before it installs.</p></section>""");
+    }
+}
