@@ -40,6 +40,10 @@ public static class EventStore
             // Appends NOTIFY the daemon's high-water agent, which then looks at once instead of at its next poll
             // (250 ms busy, 1 s idle): what keeps publish → searchable well under a second. Polling stays as the fallback.
             o.Events.UseListenNotifyForEventAppends = configuration.GetValue("Marten:ListenNotify", true);
+            // The inline PackageState snapshot FetchForWriting loaded is the one the inline projection applies the new
+            // events to: without this it is loaded a second time inside SaveChanges (one more round trip per publish).
+            // Safe because PackageState is an immutable record nobody mutates outside Marten.
+            o.Events.UseIdentityMapForAggregates = true;
             o.Events.MetadataConfig.CorrelationIdEnabled = true;
             o.Events.MetadataConfig.CausationIdEnabled = true;
             o.Events.MetadataConfig.UserNameEnabled = true;
