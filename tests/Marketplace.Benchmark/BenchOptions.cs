@@ -31,6 +31,17 @@ internal sealed class BenchOptions
           --port P                    port for the service on 127.0.0.1 (default 5090)
           --no-build                  do not run 'dotnet build -c Release' on Marketplace.Functions first
           --keep-schema               keep the run's PostgreSQL schema (dropped after a clean run by default)
+          --phase peer                side by side with a peer registry, interleaved (ours, peer, ours, peer): publish
+                                      at 8 and 16 (default; --concurrency-publish), metadata GET at 32, download at 64
+                                      (redirect not followed), search at 8; prints each figure with its ratio.
+                                      infra/bench-peer installs and starts Verdaccio and calls this.
+          --peer-url URL              the peer: a Verdaccio (npm protocol) at URL; a user is created through the npm
+                                      protocol (PUT /-/user/org.couchdb.user:NAME) and its token publishes
+          --peer-pid PID              the peer's process, for its CPU and memory (optional)
+          --baseline DIR              the peer: another checkout of this repository (e.g. the previous commit),
+                                      built and started on --port + 1 with its own schema and blob folder
+          --blob-bytes N              blob size of the peer phase's publishes, both sides (default 10240)
+          --read-packages N           packages the peer phase's reads spread over, per side (default 1000)
           --help                      this text
 
         Search phase (--phase search):
@@ -64,6 +75,15 @@ internal sealed class BenchOptions
     public double LagRate { get; private set; } = 50;
     public double LagSeconds { get; private set; } = 20;
     public int Port { get; private set; } = 5090;
+    public string? PeerUrl { get; private set; }
+    public int? PeerPid { get; private set; }
+    public string? Baseline { get; private set; }
+    public int BlobBytes { get; private set; } = 10 * 1024;
+    public int ReadPackages { get; private set; } = 1000;
+    public int[] PeerPublishConcurrency { get; private set; } = [8, 16];
+    public int[] PeerGetConcurrency { get; private set; } = [32];
+    public int[] PeerDownloadConcurrency { get; private set; } = [64];
+    public int[] PeerSearchConcurrency { get; private set; } = [8];
     public bool NoBuild { get; private set; }
     public bool KeepSchema { get; private set; }
     public bool Help { get; private set; }
@@ -91,8 +111,8 @@ internal sealed class BenchOptions
                 case "--port": o.Port = PositiveInt(arg, Value()); break;
                 case "--phase":
                     o.Phase = Value().ToLowerInvariant();
-                    if (o.Phase is not ("publish" or "get" or "download" or "all" or "search" or "pages"))
-                        throw new ArgumentException("--phase is one of publish, get, download, all, search, pages.");
+                    if (o.Phase is not ("publish" or "get" or "download" or "all" or "search" or "pages" or "peer"))
+                        throw new ArgumentException("--phase is one of publish, get, download, all, search, pages, peer.");
                     break;
                 case "--concurrency": all = IntList(arg, Value()); break;
                 case "--concurrency-publish": publish = IntList(arg, Value()); break;
@@ -109,6 +129,11 @@ internal sealed class BenchOptions
                 case "--lag-rate": o.LagRate = PositiveDouble(arg, Value()); break;
                 case "--lag-seconds": o.LagSeconds = PositiveDouble(arg, Value()); break;
                 case "--versions-per-package": o.VersionsPerPackage = Math.Max(1, int.Parse(Value(), CultureInfo.InvariantCulture)); break;
+                case "--peer-url": o.PeerUrl = Value(); break;
+                case "--peer-pid": o.PeerPid = PositiveInt(arg, Value()); break;
+                case "--baseline": o.Baseline = Value(); break;
+                case "--blob-bytes": o.BlobBytes = PositiveInt(arg, Value()); break;
+                case "--read-packages": o.ReadPackages = PositiveInt(arg, Value()); break;
                 case "--no-build": o.NoBuild = true; break;
                 case "--keep-schema": o.KeepSchema = true; break;
                 case "--help" or "-h": o.Help = true; break;
@@ -120,6 +145,14 @@ internal sealed class BenchOptions
         o.DownloadConcurrency = download ?? all ?? o.DownloadConcurrency;
         o.SearchConcurrency = search ?? all ?? o.SearchConcurrency;
         o.PagesConcurrency = pages ?? all ?? o.PagesConcurrency;
+        o.PeerPublishConcurrency = publish ?? all ?? o.PeerPublishConcurrency;
+        o.PeerGetConcurrency = get ?? all ?? o.PeerGetConcurrency;
+        o.PeerDownloadConcurrency = download ?? all ?? o.PeerDownloadConcurrency;
+        o.PeerSearchConcurrency = search ?? all ?? o.PeerSearchConcurrency;
+        if (o.Phase == "peer" && (o.PeerUrl is null) == (o.Baseline is null))
+            throw new ArgumentException("--phase peer needs exactly one of --peer-url (a Verdaccio) and --baseline (another checkout of this repository).");
+        if (o.PeerUrl is not null && !Uri.TryCreate(o.PeerUrl, UriKind.Absolute, out _))
+            throw new ArgumentException($"--peer-url needs an absolute URL, not '{o.PeerUrl}'.");
         if (o.SearchPackages < SearchCorpus.Landmarks.Length)
             throw new ArgumentException($"--search-packages is at least {SearchCorpus.Landmarks.Length} (the corpus's landmark packages).");
         if (o.Port > 65535) throw new ArgumentException("--port is at most 65535.");
@@ -133,7 +166,13 @@ internal sealed class BenchOptions
             $"--concurrency-publish {string.Join(',', PublishConcurrency)} --concurrency-get {string.Join(',', GetConcurrency)} " +
             $"--concurrency-download {string.Join(',', DownloadConcurrency)}{(NoBuild ? " --no-build" : "")}{(KeepSchema ? " --keep-schema" : "")}" +
             $"{(Phase == "pages" ? " --concurrency-pages " + string.Join(',', PagesConcurrency) : "")}{(NoReadCache ? " --no-read-cache" : "")}") +
-        (Phase == "search" ? SearchOptions() : "");
+        (Phase == "search" ? SearchOptions() : "") + (Phase == "peer" ? PeerOptions() : "");
+
+    private string PeerOptions() =>
+        string.Create(CultureInfo.InvariantCulture,
+            $" --concurrency-publish {string.Join(',', PeerPublishConcurrency)} --concurrency-get {string.Join(',', PeerGetConcurrency)} " +
+            $"--concurrency-download {string.Join(',', PeerDownloadConcurrency)} --concurrency-search {string.Join(',', PeerSearchConcurrency)}" +
+            $" --blob-bytes {BlobBytes} --read-packages {ReadPackages}{(PeerUrl is null ? "" : " --peer-url " + PeerUrl)}{(Baseline is null ? "" : " --baseline " + Baseline)}");
 
     private string SearchOptions() =>
         string.Create(CultureInfo.InvariantCulture,

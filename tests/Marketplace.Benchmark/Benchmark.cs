@@ -162,6 +162,7 @@ internal sealed partial class Benchmark(BenchOptions options, IReadOnlyList<stri
     {
         using var signer = StatementSigner.Generate();
         if (options.Phase == "search") return await SearchPhaseAsync(control, signer, ct);
+        if (options.Phase == "peer") return await PeerPhaseAsync(control, signer, ct);
         var publish = new PublishWorkload(signer, _runId.ToString(CultureInfo.InvariantCulture), BlobBytes, options.VersionsPerPackage);
         _out.WriteLine($"Publisher key {signer.Owner.KeyId}; packages bench-{_runId}-<worker>, versions 1.0.<n>, {BlobBytes / 1024} KB random blob inline.");
         _out.WriteLine($"Each run: {options.WarmupSeconds:0.#} s warm-up, then {options.Seconds:0.#} s measured; {options.Repeat} run(s) per phase and concurrency.");

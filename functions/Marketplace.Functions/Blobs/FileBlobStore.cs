@@ -47,11 +47,9 @@ public sealed class FileBlobStore : IBlobStore, IBlobInventory
         if (File.Exists(path))
             return PutOutcome.AlreadyStored;
         var tmp = TempPath();
-        await using (var file = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 4096, FileOptions.Asynchronous))
-        {
-            await file.WriteAsync(content, ct);
-            file.Flush(flushToDisk: true);
-        }
+        // Writing and fsync block (Linux has no asynchronous fsync for .NET): they run on the store's own threads,
+        // never on a thread-pool thread, and the publish waits for the blob to be on disk.
+        await DurableWriter.WriteAsync(tmp, content);
         return MoveIntoPlace(tmp, path);
     }
 

@@ -43,6 +43,10 @@ public static class EventStore
             o.Events.UseListenNotifyForEventAppends = configuration.GetValue("Marten:ListenNotify", true);
             // The orphan blob collector looks events up by type (and digest): an index on mt_events.type.
             o.Events.EnableEventTypeIndex = true;
+            // The inline PackageState snapshot FetchForWriting loaded is the one the inline projection applies the new
+            // events to: without this it is loaded a second time inside SaveChanges (one more round trip per publish).
+            // Safe because PackageState is an immutable record nobody mutates outside Marten.
+            o.Events.UseIdentityMapForAggregates = true;
             o.Events.MetadataConfig.CorrelationIdEnabled = true;
             o.Events.MetadataConfig.CausationIdEnabled = true;
             o.Events.MetadataConfig.UserNameEnabled = true;

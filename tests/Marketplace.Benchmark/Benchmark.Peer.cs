@@ -1,0 +1,275 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using Marketplace.Signing;
+
+namespace Marketplace.Benchmark;
+
+/// <summary>
+/// <c>--phase peer</c>: this registry and a peer (Verdaccio, or another build of this registry) under the same load
+/// generator and the same shapes, runs interleaved (ours, peer, ours, peer) so that a busy machine weighs on both
+/// alike; each figure is printed with its ratio.
+/// </summary>
+internal sealed partial class Benchmark
+{
+    /// <summary>What a shape is expected to reach against Verdaccio (issue 14): a ratio, and a p99 of ours.</summary>
+    private sealed record PeerTarget(string Shape, double MinRatio, double? MaxP99Ms);
+
+    private static readonly PeerTarget[] PeerTargets =
+    [
+        new("publish@16", 5, null),
+        new("get@32", 15, 5),
+        new("download@64", 8, 50),
+    ];
+
+    private sealed record PeerRun(string Shape, string Side, int Round, RunResult Result, double CpuPercent, long PeakRssKb, double HostCpuPercent);
+
+    private readonly List<PeerRun> _peerRuns = [];
+
+    private async Task<int> PeerPhaseAsync(HttpClient control, StatementSigner signer, CancellationToken ct)
+    {
+        var repo = ServiceHost.FindRepoRoot();
+        ServiceHost? baselineHost = null;
+        var baselineSchema = Schema + "_base";
+        var tempDir = Path.Combine(Path.GetTempPath(), $"marketplace-bench-{_runId}");
+        try
+        {
+            PeerSide peer;
+            if (options.Baseline is { } baselineDir)
+            {
+                var dir = Path.GetFullPath(baselineDir);
+                if (!options.NoBuild)
+                {
+                    _out.WriteLine($"Building the baseline {dir} (Release)...");
+                    await ServiceHost.BuildAsync(dir, ct);
+                }
+                var port = options.Port + 1;
+                ServiceHost.EnsurePortFree(port);
+                var blobs = Path.Combine(tempDir, "baseline-blobs");
+                Directory.CreateDirectory(blobs);
+                baselineHost = ServiceHost.Start(dir, port, new Dictionary<string, string>
+                {
+                    ["ConnectionStrings__Marketplace"] = Database.ConnectionString(),
+                    ["Marten__Schema"] = baselineSchema,
+                    ["Blobs__Store"] = "file",
+                    ["Blobs__File__Root"] = blobs,
+                    ["Logging__LogLevel__Default"] = "Warning",
+                    ["ASPNETCORE_ENVIRONMENT"] = "Production",
+                }, Path.Combine(tempDir, "baseline.log"));
+                var baseUri = new Uri($"http://127.0.0.1:{port}");
+                using (var baselineControl = LoadRunner.CreateClient(baseUri, 4))
+                    await baselineHost.WaitReadyAsync(baselineControl, ReadyTimeout, ct);
+                peer = new MarketplaceSide("baseline", baseUri, baselineHost.Pid, signer);
+                _out.WriteLine($"Started the baseline {dir}: pid {baselineHost.Pid}, {baseUri}, schema {baselineSchema}");
+            }
+            else
+            {
+                peer = new VerdaccioSide(new Uri(options.PeerUrl!), options.PeerPid ?? 0, $"bench{_runId}");
+            }
+            var ours = new MarketplaceSide("ours", _base, _host!.Pid, signer);
+            using (var peerControl = LoadRunner.CreateClient(peer.Base, 4))
+                await peer.PrepareAsync(peerControl, ct);
+
+            _out.WriteLine($"Peer: {peer.Label} at {peer.Base}{(peer.Pid > 0 ? $" (pid {peer.Pid})" : " (pid unknown: no CPU or memory figures)")}.");
+            _out.WriteLine($"Each shape: {options.Repeat} round(s) of ours then {peer.Label}, each run {options.WarmupSeconds:0.#} s warm-up + {options.Seconds:0.#} s measured.");
+            _out.WriteLine($"publish: {options.BlobBytes} B random blob per version, 10 versions per package, requests built (signed, hashed, serialised) before the run;");
+            _out.WriteLine($"get: package metadata of one of ≤ {options.ReadPackages} packages at random; download: a version of those at random, ours a 302 (not followed,");
+            _out.WriteLine($"its Downloaded event committed first), {peer.Label} {(peer.DownloadStatus == 200 ? "the tarball bytes (200)" : "a 302")}; search: one of {PeerPublishWorkload.Words.Length} words, each carried by a tenth of the packages.");
+            _out.WriteLine("cpu: the process answering, 100% = one core; host: every core of the machine (PostgreSQL and the generator included).");
+            _out.WriteLine();
+            _out.WriteLine(PeerLine(["shape", "side", "round", "ops/s", "p50 ms", "p99 ms", "max ms", "errors", "cpu", "host", "rss MB", "statuses"]));
+
+            var sides = new[] { ours, peer };
+            var published = sides.ToDictionary(s => s.Label, _ => new List<Published>());
+            var lastRate = sides.ToDictionary(s => s.Label, s => s == ours ? 1500.0 : 400.0);
+            foreach (var concurrency in options.PeerPublishConcurrency)
+            {
+                for (var round = 1; round <= options.Repeat; round++)
+                {
+                    foreach (var side in sides)
+                    {
+                        // Enough prepared requests for the run at the side's last rate, with room to spare.
+                        var prepare = (int)Math.Clamp(lastRate[side.Label] * (options.Seconds + options.WarmupSeconds) * 1.5 + 50 * concurrency, 500, 30_000);
+                        var tag = string.Create(CultureInfo.InvariantCulture, $"{_runId}-{concurrency}-{round}");
+                        var workload = new PeerPublishWorkload(side, tag, concurrency, options.BlobBytes, prepare);
+                        var result = await PeerMeasureAsync($"publish@{concurrency}", side, round, workload, concurrency, ct);
+                        workload.Discard();
+                        lastRate[side.Label] = Math.Max(result.OpsPerSecond, 100);
+                        published[side.Label].AddRange(workload.Published);
+                        if (workload.BuiltLate > 0)
+                            _out.WriteLine($"    note: {workload.BuiltLate} publish requests were built during the run (the prepared ones ran out)");
+                    }
+                }
+            }
+
+            if (published.Values.Any(p => p.Count == 0))
+                throw new InvalidOperationException("A side published nothing, so there is nothing to read: " +
+                    string.Join(", ", published.Select(p => $"{p.Key} {p.Value.Count}")));
+
+            // Reads spread over the same number of packages on each side (their first ones), all their versions.
+            var readSets = published.ToDictionary(p => p.Key, p =>
+            {
+                var names = p.Value.Select(v => v.Name).Distinct().Take(options.ReadPackages).ToHashSet();
+                return p.Value.Where(v => names.Contains(v.Name)).ToArray();
+            });
+            await WaitReadableAsync(ours, readSets["ours"], ct);
+            if (peer is MarketplaceSide) await WaitReadableAsync(peer, readSets[peer.Label], ct);
+
+            DownloadWorkload? ourDownloads = null;
+            foreach (var (shape, concurrencies) in new[] { ("get", options.PeerGetConcurrency), ("download", options.PeerDownloadConcurrency), ("search", options.PeerSearchConcurrency) })
+            {
+                foreach (var concurrency in concurrencies)
+                {
+                    var workloads = sides.ToDictionary(s => s.Label, s => ReadWorkload(shape, s, readSets[s.Label], s == ours));
+                    ourDownloads ??= workloads["ours"] as DownloadWorkload;
+                    for (var round = 1; round <= options.Repeat; round++)
+                        foreach (var side in sides)
+                            await PeerMeasureAsync($"{shape}@{concurrency}", side, round, workloads[side.Label], concurrency, ct);
+                }
+            }
+
+            var exit = PrintPeerSummary(peer);
+            if (ourDownloads is not null && await CheckDownloadsAsync(ourDownloads, ct) != ExitOk) exit = ExitMismatch;
+            return exit;
+        }
+        finally
+        {
+            if (baselineHost is not null)
+            {
+                baselineHost.Dispose();
+                _out.WriteLine($"Stopped the baseline (pid {baselineHost.Pid}); its log: {baselineHost.LogPath}");
+                if (!options.KeepSchema)
+                {
+                    try
+                    {
+                        await Database.DropSchemaAsync(baselineSchema, CancellationToken.None);
+                    }
+                    catch (Npgsql.NpgsqlException e)
+                    {
+                        _out.WriteLine($"Could not drop schema {baselineSchema}: {e.Message}");
+                    }
+                }
+            }
+        }
+    }
+
+    private static IWorkload ReadWorkload(string shape, PeerSide side, Published[] versions, bool ours)
+    {
+        var names = versions.Select(v => v.Name).Distinct().ToArray();
+        return shape switch
+        {
+            "get" => new PathWorkload("get", 200, () => side.MetadataPath(names[Random.Shared.Next(names.Length)])),
+            // Ours goes through the benchmark's download workload: every 302 is counted against the events stored.
+            "download" when ours => new DownloadWorkload(versions),
+            "download" => new PathWorkload("download", side.DownloadStatus, () =>
+            {
+                var v = versions[Random.Shared.Next(versions.Length)];
+                return side.DownloadPath(v.Name, v.Version);
+            }),
+            _ => new PathWorkload("search", 200, () => side.SearchPath(PeerPublishWorkload.Words[Random.Shared.Next(PeerPublishWorkload.Words.Length)]), side.Found),
+        };
+    }
+
+    /// <summary>Warm-up, then one measured run of a side, with its CPU and peak memory; printed as it ends.</summary>
+    private async Task<RunResult> PeerMeasureAsync(string shape, PeerSide side, int round, IWorkload workload, int concurrency, CancellationToken ct)
+    {
+        using var client = LoadRunner.CreateClient(side.Base, concurrency);
+        if (options.WarmupSeconds > 0)
+        {
+            var warm = await LoadRunner.RunAsync(client, workload, concurrency, TimeSpan.FromSeconds(options.WarmupSeconds), ct);
+            if (warm.Errors > 0)
+                _out.WriteLine($"    warm-up {shape} {side.Label}: {warm.StatusSummary()}; {string.Join(" | ", warm.ErrorSamples)}");
+        }
+        var probe = new ProcessProbe(side.Pid);
+        var cpu = probe.Cpu();
+        var host = Report.HostCpu();
+        long peak = 0;
+        using var stop = new CancellationTokenSource();
+        var sampler = Task.Run(async () =>
+        {
+            using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(100));
+            try
+            {
+                do peak = Math.Max(peak, probe.RssKb());
+                while (await timer.WaitForNextTickAsync(stop.Token));
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        }, CancellationToken.None);
+        var result = await LoadRunner.RunAsync(client, workload, concurrency, TimeSpan.FromSeconds(options.Seconds), ct);
+        ct.ThrowIfCancellationRequested();
+        await stop.CancelAsync();
+        await sampler;
+        var wall = TimeSpan.FromSeconds(result.ElapsedSeconds);
+        var run = new PeerRun(shape, side.Label, round, result, side.Pid > 0 ? 100 * (probe.Cpu() - cpu) / wall : double.NaN, peak,
+            Report.HostBusyPercent(host, Report.HostCpu()));
+        _peerRuns.Add(run);
+        _out.WriteLine(PeerLine([shape, side.Label, Report.I(round), Report.F(result.OpsPerSecond), Report.F(result.PercentileMs(50), 2),
+            Report.F(result.PercentileMs(99), 2), Report.F(result.MaxMs), Report.I(result.Errors), Report.F(run.CpuPercent, 0) + "%",
+            Report.F(run.HostCpuPercent, 0) + "%", Report.Mb(peak), result.StatusSummary()]));
+        foreach (var sample in result.ErrorSamples) _out.WriteLine("    error: " + sample);
+        if (_host!.HasExited) throw new InvalidOperationException($"The service exited during {shape}.");
+        return result;
+    }
+
+    /// <summary>Read models are async projections: poll until every package read and a search for each word answer.</summary>
+    private async Task WaitReadableAsync(PeerSide side, Published[] versions, CancellationToken ct)
+    {
+        var clock = Stopwatch.StartNew();
+        using var client = LoadRunner.CreateClient(side.Base, 8);
+        var pending = versions.GroupBy(v => v.Name).Select(g => g.Last()).Select(v => $"/v1/packages/{v.Name}/{v.Version}").ToHashSet();
+        while (pending.Count > 0 && clock.Elapsed < VisibleTimeout)
+        {
+            var answered = await Task.WhenAll(pending.Take(256).Select(async path =>
+            {
+                using var response = await client.GetAsync(new Uri(path, UriKind.Relative), ct);
+                return (path, response.StatusCode);
+            }));
+            foreach (var (path, status) in answered)
+                if (status == HttpStatusCode.OK) pending.Remove(path);
+            if (pending.Count > 0) await Task.Delay(200, ct);
+        }
+        if (pending.Count > 0)
+            throw new InvalidOperationException($"{side.Label}: {pending.Count} version documents still not readable after {clock.Elapsed.TotalSeconds:0} s, e.g. {pending.First()}");
+        _out.WriteLine($"  {side.Label}: the {versions.Select(v => v.Name).Distinct().Count()} packages read are all readable after {clock.Elapsed.TotalSeconds:0.0} s");
+    }
+
+    private int PrintPeerSummary(PeerSide peer)
+    {
+        _out.WriteLine();
+        _out.WriteLine($"Side by side (medians over rounds; ratio = ours / {peer.Label} ops/s)");
+        var rows = new List<IReadOnlyList<string>>();
+        var exit = ExitOk;
+        foreach (var shape in _peerRuns.Select(r => r.Shape).Distinct())
+        {
+            var o = _peerRuns.Where(r => r.Shape == shape && r.Side == "ours").ToList();
+            var p = _peerRuns.Where(r => r.Shape == shape && r.Side == peer.Label).ToList();
+            var oursOps = Row.Median(o.Select(r => r.Result.OpsPerSecond));
+            var peerOps = Row.Median(p.Select(r => r.Result.OpsPerSecond));
+            var oursP99 = Row.Median(o.Select(r => r.Result.PercentileMs(99)));
+            var ratio = oursOps / peerOps;
+            var errors = o.Sum(r => r.Result.Errors) + p.Sum(r => r.Result.Errors);
+            if (errors > 0) exit = ExitFailed;
+            var target = peer is VerdaccioSide ? PeerTargets.FirstOrDefault(t => t.Shape == shape) : null;
+            var verdict = target is null ? "" :
+                $"≥{target.MinRatio:0}×{(target.MaxP99Ms is { } max ? $", p99<{max:0}ms" : "")}: " +
+                (ratio >= target.MinRatio && (target.MaxP99Ms is not { } m || oursP99 < m) ? "met" : "MISSED");
+            rows.Add([shape, Report.F(oursOps), Report.F(oursP99, 2), Report.F(Row.Median(o.Select(r => r.CpuPercent)), 0) + "%",
+                Report.F(peerOps), Report.F(Row.Median(p.Select(r => r.Result.PercentileMs(99))), 2), Report.F(Row.Median(p.Select(r => r.CpuPercent)), 0) + "%",
+                Report.F(ratio, 2) + "×", Report.I(errors), verdict]);
+        }
+        Report.Table(_out, ["shape", "ours ops/s", "p99 ms", "cpu", $"{peer.Label} ops/s", "p99 ms", "cpu", "ratio", "errors", "target"], rows);
+        var oursPeak = _peerRuns.Where(r => r.Side == "ours").Max(r => r.PeakRssKb);
+        var peerPeak = _peerRuns.Where(r => r.Side == peer.Label).Max(r => r.PeakRssKb);
+        _out.WriteLine();
+        _out.WriteLine($"Peak resident memory under load: ours {Report.Mb(oursPeak)} MB (target < 250 MB: {(oursPeak < 250 * 1024 ? "met" : "MISSED")}), {peer.Label} {Report.Mb(peerPeak)} MB.");
+        if (exit != ExitOk) _out.WriteLine("ERRORS: some requests did not get the expected answer (see the error lines above).");
+        return exit;
+    }
+
+    private static readonly int[] PeerWidths = [12, 9, 5, 9, 8, 8, 8, 6, 5, 5, 6, 0];
+
+    private static string PeerLine(IReadOnlyList<string> cells) =>
+        ("  " + string.Join("  ", cells.Select((c, i) => i <= 1 ? c.PadRight(PeerWidths[i]) : c.PadLeft(PeerWidths[i])))).TrimEnd();
+}
