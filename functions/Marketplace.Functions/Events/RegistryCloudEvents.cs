@@ -82,7 +82,7 @@ public static class RegistryCloudEvents
 
     public static IEnumerable<string> Types => Mappings.Values.Select(m => m.Type).Order(StringComparer.Ordinal);
 
-    private static CloudEvent ToCloudEvent(IEvent e)
+    public static CloudEvent ToCloudEvent(IEvent e)
     {
         if (!Mappings.TryGetValue(e.EventType, out var mapping))
             throw new InvalidOperationException($"No CloudEvents mapping for {e.EventType.Name}.");

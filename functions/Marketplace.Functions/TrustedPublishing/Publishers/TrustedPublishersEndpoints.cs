@@ -83,7 +83,7 @@ public static class TrustedPublishersEndpoints
 
         var outcome = await commands.HandleAsync(normalized.Value!,
             new StatementReceipt(statementId, PayloadTypes.TrustedPublisher, normalized.Value!, signer.KeyId, default), http.Id(),
-            decide, beforeCommit: null, onLost: null, ct);
+            decide, beforeCommit: null, ct);
         if (outcome.Error is { } refused) return refused.ToProblem();
         return TypedResults.Ok(Describe(outcome.Value!.State!));
     }
