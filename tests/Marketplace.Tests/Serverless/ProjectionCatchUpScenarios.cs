@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Marketplace.Functions.Serverless;
 using Marketplace.Tests.Support;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Marketplace.Tests.Serverless;
 
@@ -19,6 +20,19 @@ public sealed class ProjectionCatchUpScenarios(ProjectionsFunctionFixture fixtur
         {"version":"0","id":"53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa","detail-type":"Scheduled Event","source":"aws.events",
          "account":"123456789012","time":"2025-01-01T00:01:00Z","region":"eu-west-1","resources":["arn:aws:events:eu-west-1:123456789012:rule/tick"],"detail":{}}
         """;
+
+    [Fact]
+    public void the_catch_up_routes_have_their_own_timeout_covering_the_deadline_and_the_maintenance_budget()
+    {
+        var options = Host.Services.GetRequiredService<ProjectionOptions>();
+        var routes = Host.Services.GetRequiredService<Microsoft.AspNetCore.Routing.EndpointDataSource>().Endpoints
+            .Where(e => e.Metadata.GetMetadata<Microsoft.AspNetCore.Routing.IEndpointNameMetadata>()?.EndpointName is "CatchUpProjections" or "CatchUpProjectionsAzureTimer")
+            .ToList();
+        Assert.Equal(2, routes.Count);
+        Assert.All(routes, r => Assert.Equal(options.CatchUpDeadline + options.MaintenanceBudget + TimeSpan.FromSeconds(2),
+            r.Metadata.GetMetadata<Microsoft.AspNetCore.Http.Timeouts.RequestTimeoutPolicy>()?.Timeout));
+        Assert.True(options.RouteTimeout > Marketplace.Functions.Protection.ProtectionServices.DefaultTimeout);
+    }
 
     [Fact]
     public async Task a_read_model_appears_only_after_the_scheduled_catch_up()
