@@ -51,7 +51,13 @@ public static class LogPage
                     w.Add($"""<tr><td>{e.Sequence}</td><td><time datetime="{Html.Iso(e.Timestamp)}">{Html.Time(e.Timestamp)}</time></td><td>{cloud?.Type ?? e.EventTypeName}</td><td>""");
                     var source = cloud?.Source?.ToString();
                     if (source is not null && source.StartsWith("/packages/", StringComparison.Ordinal))
-                        w.Add($"""<a href="{source}">{cloud!.Subject ?? source}</a>""");
+                    {
+                        // Version events name name@version; owner events name the key, shown beside its package.
+                        var package = source["/packages/".Length..];
+                        var subject = cloud!.Subject;
+                        if (subject is not null && subject.StartsWith(package + "@", StringComparison.Ordinal)) w.Add($"""<a href="{source}">{subject}</a>""");
+                        else w.Add($"""<a href="{source}">{package}</a> <a class="key" href="/keys/{Html.Segment(subject ?? "")}">{subject}</a>""");
+                    }
                     else w.Add($"{cloud?.Subject}");
                     w.Add($"</td><td>");
                     if (leaves.TryGetValue(e.Sequence, out var index)) w.Add($"""<a href="/v1/log/proof/inclusion?index={index}">{index}</a>""");
