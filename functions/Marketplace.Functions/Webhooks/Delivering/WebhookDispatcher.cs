@@ -90,10 +90,13 @@ public sealed class WebhookDispatcher(
                             var targets = await TargetsAsync([.. claims.Select(c => c.SubscriptionId).Distinct()], ct);
                             foreach (var claim in claims)
                             {
-                                if (targets.TryGetValue(claim.SubscriptionId, out var target))
-                                    running.Add(Task.Run(() => RunChainAsync(claim, target, now, stopAt, counts, wake, ct), CancellationToken.None));
-                                else
+                                if (!targets.TryGetValue(claim.SubscriptionId, out var target))
                                     await deliveries.DropAsync(claim.SubscriptionId, ct);
+                                // Disabled after the list above was read (a 410 meanwhile): the lease goes back unused.
+                                else if (target.State.Status == WebhookState.Disabled)
+                                    await deliveries.RecordAsync(_holder, claim, [], release: true);
+                                else
+                                    running.Add(Task.Run(() => RunChainAsync(claim, target, now, stopAt, counts, wake, ct), CancellationToken.None));
                             }
                             if (claimed == free) continue;
                         }
