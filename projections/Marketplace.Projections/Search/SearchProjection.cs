@@ -154,13 +154,11 @@ public sealed class SearchProjection : EventProjection, IJasperFxProjection<IDoc
             AddToFacets(operations, deltas.Where(d => d.Value != 0).ToList());
         }
 
-        var downloads = events.Select(e => e.Data).OfType<Downloaded>().GroupBy(d => d.Name).Select(g => (Name: g.Key, Count: (long)g.Count()));
-        foreach (var (name, count) in downloads)
-        {
-            operations.QueueSqlCommand(
-                $"insert into {DownloadsTable} (name, downloads) values (?, ?) on conflict (name) do update set downloads = {DownloadsTable}.downloads + excluded.downloads",
-                name, count);
-        }
+        // A batch of downloads spread over many packages is a few multi-row upserts, not one statement per package.
+        var downloads = events.Select(e => e.Data).OfType<Downloaded>().GroupBy(d => d.Name, StringComparer.Ordinal)
+            .Select(g => new object?[] { g.Key, (long)g.Count() });
+        MultiRowInsert.Queue(operations, $"{DownloadsTable} (name, downloads)", "(?, ?)", downloads,
+            $"on conflict (name) do update set downloads = {DownloadsTable}.downloads + excluded.downloads");
         // Delivered when the batch and its progression commit, never before.
         operations.QueueSqlCommand("select pg_notify(?, '')", Channel);
         ProjectionMetrics.Applied(ProjectionName, events);
