@@ -67,6 +67,8 @@ internal sealed partial class Benchmark(BenchOptions options, IReadOnlyList<stri
                 ["Blobs__File__Root"] = blobRoot,
                 ["Logging__LogLevel__Default"] = "Warning",
                 ["ASPNETCORE_ENVIRONMENT"] = "Production",
+                // Outside Development the app refuses to start without the registry key.
+                ["Registry__SigningKey"] = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)),
             };
             _host = ServiceHost.Start(repo, options.Port, environment, logPath);
             AppDomain.CurrentDomain.ProcessExit += (_, _) => _host?.Kill();
