@@ -33,6 +33,7 @@ public static class MarketplaceApp
         services.AddSingleton(configuration.GetSection("Reads").Get<ReadOptions>() ?? new ReadOptions());
         services.AddSingleton(configuration.GetSection("Downloads").Get<DownloadOptions>() ?? new DownloadOptions());
         services.AddSingleton<RegistryKey>();
+        services.AddHostedService<RegistryKeyCheck>();
         services.AddSingleton<PublicUrls>();
         services.AddEventStore(configuration);
         services.AddBlobStore(configuration);

@@ -1,11 +1,13 @@
-// Marketplace on Azure Functions (Linux Consumption): the same app as on AWS, run as a custom handler. One package
-// (infra/azure/deploy: the self-contained linux-x64 publish output plus host.json and the api/ and projections/
-// function folders) runs as two Function Apps on one plan:
-//   - <name>-api: the HTTP function (catch-all route, requests proxied to the app); the timer is disabled;
-//   - <name>-projections: the timer that catches the read models up, one instance at most; no public route.
-// Two apps rather than one because a custom handler's HTTP trigger forwards every path: in a shared app the timer's
-// path (/projections) would be publicly reachable. Schema migration is a deploy step (db-apply), not a start.
-// tests/Marketplace.Tests/Deployment compiles this file with the Bicep CLI and checks it against the app.
+// Marketplace on Azure Functions (Linux Consumption): the isolated worker functions/Marketplace.Functions.Azure
+// (Microsoft.Azure.Functions.Worker with the ASP.NET Core integration, FUNCTIONS_WORKER_RUNTIME=dotnet-isolated).
+// One package (`dotnet publish functions/Marketplace.Functions.Azure -c Release -r linux-x64 --self-contained false`,
+// zipped: the worker, its functions.metadata and host.json) runs as two Function Apps on one plan:
+//   - <name>-api: the HTTP functions Publish, Download and the catch-all Api; the Projections timer is disabled;
+//   - <name>-projections: the Projections timer (catch-up, receipt pruning, webhook dispatch), one instance at most;
+//     its HTTP functions are disabled, so it has no public route.
+// The function names are those of the worker's generated functions.metadata. Schema migration is a deploy step
+// (db-apply), not a start. tests/Marketplace.Tests/Deployment compiles this file with the Bicep CLI and checks it
+// against the worker's functions.metadata.
 
 @description('Base name of the resources: lower-case letters, digits and hyphens.')
 @minLength(3)
@@ -21,7 +23,7 @@ param postgresConnectionString string
 @description('Schema of the events and documents.')
 param martenSchema string = 'marketplace'
 
-@description('URL of the deployment zip (a blob URL with a read SAS): Linux Consumption runs from a package URL.')
+@description('URL of the deployment zip (the worker\'s publish output; a blob URL with a read SAS): Linux Consumption runs from a package URL.')
 param packageUrl string
 
 @description('Base64 key (at least 32 bytes) for the signed blob URLs the app serves; a new one by default, which only voids URLs still in flight.')
@@ -108,7 +110,7 @@ var storageConnection = 'DefaultEndpointsProtocol=https;AccountName=${storage.na
 
 var commonSettings = [
   { name: 'FUNCTIONS_EXTENSION_VERSION', value: '~4' }
-  { name: 'FUNCTIONS_WORKER_RUNTIME', value: 'Custom' }
+  { name: 'FUNCTIONS_WORKER_RUNTIME', value: 'dotnet-isolated' }
   { name: 'AzureWebJobsStorage', value: storageConnection }
   { name: 'WEBSITE_CONTENTAZUREFILECONNECTIONSTRING', value: storageConnection }
   { name: 'WEBSITE_RUN_FROM_PACKAGE', value: packageUrl }
@@ -116,7 +118,7 @@ var commonSettings = [
   { name: 'Marten__Schema', value: martenSchema }
   { name: 'Marten__ApplySchemaOnStartup', value: 'false' }
   { name: 'Marten__Daemon', value: 'Disabled' }
-  // The custom handler host forwards from loopback: the production profile limits everyone.
+  // The worker sees the client's address in X-Forwarded-For from the Functions front end: the production profile.
   { name: 'Protection__Profile', value: 'production' }
   // The client is the hop the platform's front end appended to X-Forwarded-For (behind Front Door: azure-front-door).
   { name: 'Protection__ClientAddressSource', value: 'forwarded-for' }
@@ -129,25 +131,27 @@ var commonSettings = [
   { name: 'Registry__SigningKey', value: '@Microsoft.KeyVault(SecretUri=${registryKeySecret.properties.secretUri})' }
 ]
 
+// Each app runs the same functions.metadata with the other app's functions disabled (AzureWebJobs.<name>.Disabled).
+var httpFunctions = [ 'Publish', 'Download', 'Api' ]
+var timerFunctions = [ 'Projections' ]
+
 var apps = [
   {
     role: 'api'
     scaleLimit: 200
     mountBlobs: true
-    settings: [
-      { name: 'AzureWebJobs.projections.Disabled', value: 'true' }
+    settings: concat(map(timerFunctions, f => { name: 'AzureWebJobs.${f}.Disabled', value: 'true' }), [
       { name: 'Marketplace__PublicBaseUrl', value: 'https://${name}-api-${suffix}.azurewebsites.net' }
-    ]
+    ])
   }
   {
     role: 'projections'
     scaleLimit: 1
     mountBlobs: false
-    settings: [
-      { name: 'AzureWebJobs.api.Disabled', value: 'true' }
-      { name: 'Projections__CatchUpEndpoint', value: 'true' }
+    settings: concat(map(httpFunctions, f => { name: 'AzureWebJobs.${f}.Disabled', value: 'true' }), [
+      // Within host.json's functionTimeout (5 minutes): a run cut short keeps what it committed.
       { name: 'Projections__CatchUpDeadline', value: '00:04:30' }
-    ]
+    ])
   }
 ]
 
@@ -161,6 +165,7 @@ resource sites 'Microsoft.Web/sites@2023-12-01' = [for app in apps: {
     httpsOnly: true
     reserved: true
     siteConfig: {
+      linuxFxVersion: 'DOTNET-ISOLATED|10.0'
       minTlsVersion: '1.2'
       ftpsState: 'Disabled'
       functionAppScaleLimit: app.scaleLimit

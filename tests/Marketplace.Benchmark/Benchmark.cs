@@ -74,6 +74,8 @@ internal sealed partial class Benchmark(BenchOptions options, IReadOnlyList<stri
                 // The service that loads the corpus runs the daemon and the PostgreSQL adapter; the search phase
                 // then starts a second instance with the embedded index on the same schema (EmbeddedSearchAsync).
                 ["Search__Adapter"] = "Postgres",
+                // Outside Development the app refuses to start without the registry key.
+                ["Registry__SigningKey"] = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)),
             };
             _environment = environment;
             _repo = repo;

@@ -80,6 +80,8 @@ internal static partial class Runner
             ["Marten__ApplySchemaOnStartup"] = "false",
             ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{options.Port}",
             ["ASPNETCORE_ENVIRONMENT"] = "Production",
+            // Outside Development the app refuses to start without the registry key.
+            ["Registry__SigningKey"] = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)),
             ["Logging__Console__FormatterName"] = "simple",
             ["Logging__Console__FormatterOptions__SingleLine"] = "true",
         };

@@ -10,8 +10,8 @@ namespace Marketplace.Functions.Serverless;
 public sealed class ProjectionOptions
 {
     /// <summary>
-    /// Whether this instance answers the catch-up routes. Only the projections function (AWS) or the projections
-    /// Function App (Azure) turns it on: anywhere else the routes answer 404, so a path that leaks onto a public
+    /// Whether this instance answers the catch-up routes. Only the projections function (AWS) turns it on (the
+    /// Azure worker's timer calls the catch-up directly): anywhere else the routes answer 404, so a path that leaks onto a public
     /// route still cannot start a second daemon.
     /// </summary>
     public bool CatchUpEndpoint { get; set; }
@@ -35,24 +35,17 @@ public sealed record ShardProgress(string Shard, long Sequence);
 public sealed record CatchUpSummary(
     bool CaughtUp, long HighWaterMark, double ElapsedMs, string Trigger, IReadOnlyList<ShardProgress> Before, IReadOnlyList<ShardProgress> After);
 
-/// <summary>What the Azure Functions host expects back from a custom handler for a non-HTTP trigger.</summary>
-public sealed record AzureInvocationResult(
-    [property: JsonPropertyName("Outputs")] IReadOnlyDictionary<string, object> Outputs,
-    [property: JsonPropertyName("Logs")] IReadOnlyList<string> Logs,
-    [property: JsonPropertyName("ReturnValue")] object? ReturnValue);
-
 /// <summary>
 /// Runs Marten's async projections (read models, and later the subscriptions) up to the event store's high-water
 /// mark, then stops: the serverless replacement of the in-process daemon. A schedule invokes it through the Lambda
-/// Web Adapter's pass-through path (<see cref="Path"/>) or Azure's timer trigger (<see cref="AzureTimerPath"/>).
+/// Web Adapter's pass-through path (<see cref="Path"/>) or the Azure worker's timer function
+/// (<see cref="CatchUpAndDispatchAsync"/>).
 /// There is no distributed lock (HotCold mode cannot run here): one caller at a time is the deployment's job
 /// (reserved concurrency 1; Azure timers are singletons), and an instance running the daemon itself refuses.
 /// </summary>
 public static class ProjectionCatchUp
 {
     public const string Path = "/internal/projections";
-    /// <summary>Azure's host POSTs a timer invocation to <c>/{function name}</c>: the folder <c>infra/azure/projections</c>.</summary>
-    public const string AzureTimerPath = "/projections";
 
     public static IEndpointRouteBuilder MapProjectionCatchUp(this IEndpointRouteBuilder app)
     {
@@ -61,7 +54,6 @@ public static class ProjectionCatchUp
             Timeout = app.ServiceProvider.GetRequiredService<ProjectionOptions>().RouteTimeout,
         };
         app.MapPost(Path, CatchUp).WithName("CatchUpProjections").ExcludeFromDescription().WithRequestTimeout(timeout);
-        app.MapPost(AzureTimerPath, CatchUpForAzureTimer).WithName("CatchUpProjectionsAzureTimer").ExcludeFromDescription().WithRequestTimeout(timeout);
         return app;
     }
 
@@ -101,18 +93,6 @@ public static class ProjectionCatchUp
         return TypedResults.Ok(summary);
     }
 
-    public static async Task<Results<Ok<AzureInvocationResult>, ProblemHttpResult>> CatchUpForAzureTimer(
-        HttpRequest request, IDocumentStore store, ProjectionOptions options, IConfiguration configuration, StatementReceiptPruning pruning, Webhooks.Delivering.WebhookDispatcher webhooks, ILoggerFactory logs, CancellationToken ct)
-    {
-        if (Refusal(options, configuration) is { } refusal) return refusal.ToProblem();
-        var trigger = await TriggerOf(request, ct);
-        var logger = logs.CreateLogger(typeof(ProjectionCatchUp));
-        await RunAsync(store, options, trigger, logger, ct);
-        await MaintainAsync(options, pruning, webhooks, logger, ct);
-        // Logs go to the host's invocation log; the body is otherwise the empty result a timer function returns.
-        return TypedResults.Ok(new AzureInvocationResult(new Dictionary<string, object>(), [], null));
-    }
-
     /// <summary>
     /// A scheduled run outside HTTP (the Azure worker's timer function): the catch-up, receipt pruning, then the due
     /// webhook deliveries — what <c>POST /internal/projections</c> does. Throws where a daemon runs in-process.
@@ -122,10 +102,11 @@ public static class ProjectionCatchUp
         var configuration = services.GetRequiredService<IConfiguration>();
         if (Infrastructure.EventStore.RunsDaemon(configuration))
             throw new InvalidOperationException($"This instance runs the async daemon in-process (Marten:Daemon={Infrastructure.EventStore.DaemonModeOf(configuration)}); a catch-up beside it would be a second daemon.");
-        var summary = await RunAsync(services.GetRequiredService<IDocumentStore>(), services.GetRequiredService<ProjectionOptions>(), trigger,
-            services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(ProjectionCatchUp)), ct);
-        await services.GetRequiredService<StatementReceiptPruning>().PruneAsync(ct);
-        await services.GetRequiredService<Webhooks.Delivering.WebhookDispatcher>().DrainAsync(ct);
+        var options = services.GetRequiredService<ProjectionOptions>();
+        var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(ProjectionCatchUp));
+        var summary = await RunAsync(services.GetRequiredService<IDocumentStore>(), options, trigger, logger, ct);
+        await MaintainAsync(options, services.GetRequiredService<StatementReceiptPruning>(),
+            services.GetRequiredService<Webhooks.Delivering.WebhookDispatcher>(), logger, ct);
         return summary;
     }
 
@@ -170,7 +151,7 @@ public static class ProjectionCatchUp
             .OrderBy(s => s.Shard, StringComparer.Ordinal)
             .ToList();
 
-    /// <summary>Names what invoked the run: an EventBridge schedule, an Azure timer, or a plain POST.</summary>
+    /// <summary>Names what invoked the run: an EventBridge schedule or a plain POST.</summary>
     private static async Task<string> TriggerOf(HttpRequest request, CancellationToken ct)
     {
         if (request.ContentLength is 0 || !(request.ContentType?.Contains("json", StringComparison.OrdinalIgnoreCase) ?? request.ContentLength > 0))
@@ -182,14 +163,6 @@ public static class ProjectionCatchUp
             if (root.ValueKind != JsonValueKind.Object) return "request";
             if (root.TryGetProperty("detail-type", out var detailType) && root.TryGetProperty("source", out var source))
                 return $"{source.GetString()}: {detailType.GetString()}";
-            if (root.TryGetProperty("Data", out var data) && data.ValueKind == JsonValueKind.Object)
-            {
-                foreach (var binding in data.EnumerateObject())
-                {
-                    if (binding.Value.ValueKind == JsonValueKind.Object && binding.Value.TryGetProperty("IsPastDue", out var pastDue))
-                        return pastDue.ValueKind == JsonValueKind.True ? "azure timer (past due)" : "azure timer";
-                }
-            }
             return "request";
         }
         catch (JsonException)

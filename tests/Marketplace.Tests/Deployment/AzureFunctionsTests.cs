@@ -1,117 +1,111 @@
-using System.Net;
-using System.Net.Sockets;
 using System.Text.Json;
-using Marketplace.Functions.Serverless;
+using Marketplace.Functions.Azure;
 using Marketplace.Tests.Support;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.Configuration;
 
 namespace Marketplace.Tests.Deployment;
 
-/// <summary>infra/azure against the app: the custom handler, the catch-all HTTP function, the timer, main.bicep.</summary>
+/// <summary>
+/// infra/azure against the isolated worker: main.bicep deploys functions/Marketplace.Functions.Azure (its generated
+/// functions.metadata, copied into this test's output by the project reference) with the dotnet-isolated runtime;
+/// the custom handler and its function.json folders are gone.
+/// </summary>
 [Collection("http function")]
 public sealed class AzureFunctionsTests(HttpFunctionFixture fixture)
 {
-    private static JsonElement ReadJson(params string[] path) => JsonDocument.Parse(Repository.Read(["infra", "azure", .. path])).RootElement.Clone();
+    private static JsonElement Metadata =>
+        JsonDocument.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "functions.metadata"))).RootElement.Clone();
 
-    private static IEnumerable<string> FunctionFolders =>
-        Directory.EnumerateDirectories(Repository.Path("infra", "azure")).Where(d => File.Exists(Path.Combine(d, "function.json"))).Select(Path.GetFileName)!;
+    private static Dictionary<string, JsonElement> Triggers =>
+        Metadata.EnumerateArray().ToDictionary(f => f.GetProperty("name").GetString()!, f => f.GetProperty("bindings")[0]);
 
-    [Fact]
-    public void the_host_runs_the_app_as_a_custom_handler_with_requests_proxied_at_their_own_paths()
-    {
-        var host = ReadJson("host.json");
-        Assert.Equal("2.0", host.GetProperty("version").GetString());
-        Assert.Equal("", host.GetProperty("extensions").GetProperty("http").GetProperty("routePrefix").GetString());
-        var handler = host.GetProperty("customHandler");
-        Assert.Equal(FunctionsProject.AssemblyName, handler.GetProperty("description").GetProperty("defaultExecutablePath").GetString());
-        Assert.True(handler.GetProperty("enableProxyingHttpRequest").GetBoolean());
-        Assert.False(handler.TryGetProperty("enableForwardingHttpRequest", out _), "one mode: proxying");
-    }
-
-    [Fact]
-    public void the_http_function_covers_every_route_and_method_the_app_serves()
-    {
-        var http = FunctionFolders.Where(f => ReadJson(f, "function.json").GetProperty("bindings").EnumerateArray()
-            .Any(b => b.GetProperty("type").GetString() == "httpTrigger")).ToList();
-        var api = Assert.Single(http);
-        var bindings = ReadJson(api, "function.json").GetProperty("bindings").EnumerateArray().ToList();
-        // Proxying applies only to an HTTP trigger whose one output is http.
-        Assert.Equal([("httpTrigger", "in"), ("http", "out")], bindings.Select(b => (b.GetProperty("type").GetString(), b.GetProperty("direction").GetString())));
-        var trigger = bindings[0];
-        Assert.Equal("anonymous", trigger.GetProperty("authLevel").GetString());
-        Assert.Equal("{*path}", trigger.GetProperty("route").GetString());
-        var methods = trigger.GetProperty("methods").EnumerateArray().Select(m => m.GetString()!.ToUpperInvariant()).ToHashSet();
-        foreach (var route in AppRoutes.Of(fixture.Host))
-            Assert.True(methods.Contains(route.Method), $"{route}: the HTTP trigger does not accept {route.Method}");
-        // The local file store's signed URLs (the blob store on Azure) are GET and PUT.
-        Assert.Superset(new HashSet<string> { "GET", "PUT", "POST", "HEAD" }, methods);
-    }
-
-    [Fact]
-    public void the_timer_posts_to_the_catch_up_route_on_the_app()
-    {
-        var timers = FunctionFolders.Where(f => ReadJson(f, "function.json").GetProperty("bindings").EnumerateArray()
-            .Any(b => b.GetProperty("type").GetString() == "timerTrigger")).ToList();
-        var timer = Assert.Single(timers);
-        // The host POSTs a timer invocation to /<function folder>.
-        Assert.Equal(ProjectionCatchUp.AzureTimerPath, "/" + timer);
-        Assert.Contains(new Route("POST", ProjectionCatchUp.AzureTimerPath), AppRoutes.Of(fixture.Host));
-        var binding = Assert.Single(ReadJson(timer, "function.json").GetProperty("bindings").EnumerateArray());
-        Assert.Equal(6, binding.GetProperty("schedule").GetString()!.Split(' ').Length);
-    }
-
-    [Fact]
-    public void main_bicep_compiles_without_warnings_and_configures_both_apps()
+    private static JsonElement Arm()
     {
         var (exit, stdout, stderr) = Run.Program(Run.Bicep(), "build", Repository.Path("infra", "azure", "main.bicep"), "--stdout");
         Assert.True(exit == 0 && stderr.Trim().Length == 0, $"bicep build: exit {exit}\n{stderr}");
-        var arm = JsonDocument.Parse(stdout).RootElement;
-        Assert.Contains(arm.GetProperty("resources").EnumerateArray(), r => r.GetProperty("type").GetString() == "Microsoft.Web/sites");
+        return JsonDocument.Parse(stdout).RootElement.Clone();
+    }
 
-        var bicep = Repository.Read("infra", "azure", "main.bicep");
-        Assert.Contains("{ name: 'FUNCTIONS_WORKER_RUNTIME', value: 'Custom' }", bicep, StringComparison.Ordinal);
-        Assert.Contains("{ name: 'ConnectionStrings__Marketplace', value: '@Microsoft.KeyVault(SecretUri=", bicep, StringComparison.Ordinal);
-        Assert.Contains("{ name: 'Marten__ApplySchemaOnStartup', value: 'false' }", bicep, StringComparison.Ordinal);
-        Assert.Contains("{ name: 'Marten__Daemon', value: 'Disabled' }", bicep, StringComparison.Ordinal);
-        Assert.Contains("sku: { name: 'Y1', tier: 'Dynamic' }", bicep, StringComparison.Ordinal);
-        // The api app disables the timer; the projections app disables the HTTP function, runs one instance, answers the catch-up.
-        var api = FunctionFolders.Single(f => f != ProjectionCatchUp.AzureTimerPath.Trim('/'));
-        Assert.Contains($"{{ name: 'AzureWebJobs.{ProjectionCatchUp.AzureTimerPath.Trim('/')}.Disabled', value: 'true' }}", bicep, StringComparison.Ordinal);
-        Assert.Contains($"{{ name: 'AzureWebJobs.{api}.Disabled', value: 'true' }}", bicep, StringComparison.Ordinal);
-        Assert.Single(bicep.Split('\n'), l => l.Contains("Projections__CatchUpEndpoint", StringComparison.Ordinal));
-        Assert.Contains("scaleLimit: 1", bicep, StringComparison.Ordinal);
+    private static List<string> Names(JsonElement array) => array.EnumerateArray().Select(e => e.GetString()!).ToList();
+
+    [Fact]
+    public void the_worker_host_json_gives_the_functions_their_routes_unprefixed_and_time_for_a_catch_up()
+    {
+        // The custom handler's host.json and function.json folders went with it.
+        Assert.False(File.Exists(Repository.Path("infra", "azure", "host.json")));
+        Assert.Empty(Directory.EnumerateFiles(Repository.Path("infra", "azure"), "function.json", SearchOption.AllDirectories));
+
+        var host = JsonDocument.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "host.json"))).RootElement;
+        Assert.Equal("2.0", host.GetProperty("version").GetString());
+        Assert.False(host.TryGetProperty("customHandler", out _), "the worker is no custom handler");
+        Assert.Equal("", host.GetProperty("extensions").GetProperty("http").GetProperty("routePrefix").GetString());
+        // The projections app's catch-up deadline ends before the host cancels the invocation.
+        var timeout = TimeSpan.Parse(host.GetProperty("functionTimeout").GetString()!, System.Globalization.CultureInfo.InvariantCulture);
+        var deadline = System.Text.RegularExpressions.Regex.Match(Repository.Read("infra", "azure", "main.bicep"), @"'Projections__CatchUpDeadline', value: '([0-9:]+)'").Groups[1].Value;
+        Assert.True(TimeSpan.Parse(deadline, System.Globalization.CultureInfo.InvariantCulture) < timeout, $"catch-up deadline {deadline} is not within functionTimeout {timeout}");
     }
 
     [Fact]
-    public async Task the_app_listens_on_the_port_the_functions_host_gives_it()
+    public void the_catch_all_function_accepts_every_route_and_method_the_app_serves()
     {
-        int port;
-        using (var probe = new TcpListener(IPAddress.Loopback, 0))
+        var triggers = Triggers;
+        var api = triggers["Api"];
+        Assert.Equal("{*path}", api.GetProperty("route").GetString());
+        var methods = api.GetProperty("methods").EnumerateArray().Select(m => m.GetString()!.ToUpperInvariant()).ToHashSet();
+        foreach (var route in AppRoutes.Of(fixture.Host))
+            Assert.True(methods.Contains(route.Method), $"{route}: the Api function does not accept {route.Method}");
+        // Publish and Download are app routes too, with their own functions.
+        var app = AppRoutes.Of(fixture.Host);
+        foreach (var name in new[] { "Publish", "Download" })
         {
-            probe.Start();
-            port = ((IPEndPoint)probe.LocalEndpoint).Port;
+            var trigger = triggers[name];
+            var route = new Route(Assert.Single(trigger.GetProperty("methods").EnumerateArray()).GetString()!.ToUpperInvariant(), "/" + trigger.GetProperty("route").GetString());
+            Assert.Contains(route, app);
         }
-        var builder = WebApplication.CreateBuilder();
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            [ServerlessHosting.AzureCustomHandlerPort] = port.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["urls"] = "http://127.0.0.1:1",
-        });
-        builder.Services.AddServerless(builder.Configuration);
-        await using var app = builder.Build();
-        app.MapGet("/", () => "handler");
-        await app.StartAsync();
-        try
-        {
-            using var client = new HttpClient();
-            Assert.Equal("handler", await client.GetStringAsync(new Uri($"http://127.0.0.1:{port}/")));
-        }
-        finally
-        {
-            await app.StopAsync();
-        }
+        // The catch-up is the timer's, called directly: the HTTP catch-up route stays off on every Azure app.
+        Assert.DoesNotContain("Projections__CatchUpEndpoint", Repository.Read("infra", "azure", "main.bicep"), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void main_bicep_compiles_and_splits_the_worker_functions_between_the_two_apps_as_functions_metadata_names_them()
+    {
+        var arm = Arm();
+        Assert.Contains(arm.GetProperty("resources").EnumerateArray(), r => r.GetProperty("type").GetString() == "Microsoft.Web/sites");
+        var variables = arm.GetProperty("variables");
+        var http = Names(variables.GetProperty("httpFunctions"));
+        var timers = Names(variables.GetProperty("timerFunctions"));
+        var triggers = Triggers;
+        Assert.Equal(triggers.Where(t => t.Value.GetProperty("type").GetString() == "httpTrigger").Select(t => t.Key).Order(StringComparer.Ordinal), http.Order(StringComparer.Ordinal));
+        Assert.Equal(triggers.Where(t => t.Value.GetProperty("type").GetString() == "timerTrigger").Select(t => t.Key).Order(StringComparer.Ordinal), timers.Order(StringComparer.Ordinal));
+
+        // api disables the timers, projections disables the HTTP functions (and runs one instance, without the blob share).
+        var apps = variables.GetProperty("apps").EnumerateArray().ToDictionary(a => a.GetProperty("role").GetString()!);
+        Assert.Equal(["api", "projections"], apps.Keys.Order(StringComparer.Ordinal));
+        Assert.StartsWith("[concat(map(variables('timerFunctions'), lambda('f', createObject('name', format('AzureWebJobs.{0}.Disabled'", apps["api"].GetProperty("settings").GetString(), StringComparison.Ordinal);
+        Assert.StartsWith("[concat(map(variables('httpFunctions'), lambda('f', createObject('name', format('AzureWebJobs.{0}.Disabled'", apps["projections"].GetProperty("settings").GetString(), StringComparison.Ordinal);
+        Assert.Equal(1, apps["projections"].GetProperty("scaleLimit").GetInt32());
+        Assert.False(apps["projections"].GetProperty("mountBlobs").GetBoolean());
+        Assert.True(apps["api"].GetProperty("mountBlobs").GetBoolean());
+    }
+
+    [Fact]
+    public void main_bicep_runs_the_isolated_worker_with_secrets_from_key_vault()
+    {
+        var site = Arm().GetProperty("resources").EnumerateArray().Single(r => r.GetProperty("type").GetString() == "Microsoft.Web/sites");
+        var config = site.GetProperty("properties").GetProperty("siteConfig");
+        Assert.Equal("DOTNET-ISOLATED|10.0", config.GetProperty("linuxFxVersion").GetString());
+        var settings = config.GetProperty("appSettings").GetRawText();
+        Assert.Contains("'FUNCTIONS_WORKER_RUNTIME', 'value', 'dotnet-isolated'", settings, StringComparison.Ordinal);
+        Assert.DoesNotContain("'Custom'", settings, StringComparison.Ordinal);
+
+        var bicep = Repository.Read("infra", "azure", "main.bicep");
+        Assert.Contains("{ name: 'FUNCTIONS_WORKER_RUNTIME', value: 'dotnet-isolated' }", bicep, StringComparison.Ordinal);
+        Assert.Contains("{ name: 'FUNCTIONS_EXTENSION_VERSION', value: '~4' }", bicep, StringComparison.Ordinal);
+        Assert.Contains("{ name: 'ConnectionStrings__Marketplace', value: '@Microsoft.KeyVault(SecretUri=", bicep, StringComparison.Ordinal);
+        Assert.Contains("{ name: 'Marten__ApplySchemaOnStartup', value: 'false' }", bicep, StringComparison.Ordinal);
+        // The api instances run no daemon; the projections app's timer catches up (Marten's multi-node daemon needs a
+        // long-lived process, which Consumption instances are not).
+        Assert.Contains("{ name: 'Marten__Daemon', value: 'Disabled' }", bicep, StringComparison.Ordinal);
+        Assert.Contains("sku: { name: 'Y1', tier: 'Dynamic' }", bicep, StringComparison.Ordinal);
+        Assert.Equal(MarketplaceFunctions.ProjectionsSchedule, Triggers["Projections"].GetProperty("schedule").GetString());
     }
 }

@@ -37,6 +37,8 @@ public sealed class AzureWorkerFunctionTests : IAsyncLifetime
             ["Blobs:File:Root"] = _blobs,
             ["Protection:Profile"] = "production",
             ["Protection:RateLimits:Download:PerAddress"] = "3",
+            // A worker outside Development refuses to start without the registry key (a Key Vault reference on Azure).
+            ["Registry:SigningKey"] = Convert.ToBase64String(System.Security.Cryptography.SHA256.HashData("azure worker registry key"u8)),
             ["Logging:LogLevel:Default"] = "Warning",
         }).Build();
         _app = await MarketplaceApp.StartAsync(configuration);

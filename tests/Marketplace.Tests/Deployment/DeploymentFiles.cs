@@ -72,7 +72,7 @@ public static class AppRoutes
             (!template.Path.Contains('{', StringComparison.Ordinal) &&
              System.Text.RegularExpressions.Regex.IsMatch(template.Path, "^" + System.Text.RegularExpressions.Regex.Replace(System.Text.RegularExpressions.Regex.Escape(app.Path), @"\\\{[^/]+?\}", "[^/]+") + "$")));
 
-    public static bool IsCatchUp(Route route) => route.Path is ProjectionCatchUp.Path or ProjectionCatchUp.AzureTimerPath;
+    public static bool IsCatchUp(Route route) => route.Path is ProjectionCatchUp.Path;
 }
 
 /// <summary>A run of an external program with its output.</summary>

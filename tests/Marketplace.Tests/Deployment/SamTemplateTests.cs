@@ -15,6 +15,7 @@ public sealed class SamTemplateTests(HttpFunctionFixture fixture)
     private static IDictionary<string, object?> Globals => Template.Map("Globals").Map("Function");
 
     private static readonly string[] SecretGrant = ["secretsmanager:GetSecretValue ${DatabaseSecretArn}"];
+    private const string KeyGrant = "secretsmanager:GetSecretValue ${RegistrySigningKeySecretArn}";
 
     /// <summary>
     /// What each route does to S3, from the blob store's calls (the database, through the secret, is every route's).
@@ -108,7 +109,6 @@ public sealed class SamTemplateTests(HttpFunctionFixture fixture)
     {
         var app = AppServes;
         Assert.Contains(new Route("POST", ProjectionCatchUp.Path), app);
-        Assert.Contains(new Route("POST", ProjectionCatchUp.AzureTimerPath), app);
         foreach (var (function, name, route) in PublicRoutes)
         {
             Assert.False(AppRoutes.IsCatchUp(route), $"{function}.{name} puts the catch-up route {route} on the public API.");
@@ -135,6 +135,8 @@ public sealed class SamTemplateTests(HttpFunctionFixture fixture)
             var routes = PublicRoutes.Where(r => r.Function == function)
                 .SelectMany(r => AppServes.Where(a => AppRoutes.Serves(r.Route, a)).Select(a => a.ToString()));
             var expected = routes.SelectMany(r => S3Needs[r]).Concat(SecretGrant).ToHashSet();
+            // The functions that sign read the registry key's secret too (checked on its own below).
+            if (Env(properties, "Registry__SigningKeySecretArn") is not null) expected.Add(KeyGrant);
             var granted = Grants(function, properties);
             Assert.True(expected.SetEquals(granted),
                 $"{function}: expected [{string.Join(", ", expected.Order())}], granted [{string.Join(", ", granted.Order())}]");
@@ -162,6 +164,51 @@ public sealed class SamTemplateTests(HttpFunctionFixture fixture)
             }
         }
         return grants;
+    }
+
+    [Fact]
+    public void administration_is_a_function_of_its_own_and_the_description_counts_the_functions()
+    {
+        var admin = PublicRoutes.Where(r => r.Function == "AdminFunction").Select(r => r.Route.ToString()).Order(StringComparer.Ordinal);
+        Assert.Equal(
+            ["GET /v1/webhooks/{id}", "GET /v1/webhooks/{id}/deliveries", "POST /v1/packages/{name}/owners", "POST /v1/packages/{name}/{version}/yank", "POST /v1/webhooks"],
+            admin);
+        // Publishing keeps only publishes and uploads, and with them the only S3 write rights.
+        Assert.Equal(["POST /v1/uploads", "PUT /v1/packages/{name}/{version}"],
+            PublicRoutes.Where(r => r.Function == "PublishFunction").Select(r => r.Route.ToString()).Order(StringComparer.Ordinal));
+        Assert.DoesNotContain(Grants("AdminFunction", Resources["AdminFunction"].Map("Properties")), g => g.StartsWith("s3:", StringComparison.Ordinal));
+
+        var count = Functions.Count();
+        Assert.Equal(5, count);
+        Assert.Contains("deployed as five\n  functions (publish, admin, download, read, projections)", Repository.Read("template.yaml").Replace("\r", "", StringComparison.Ordinal), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void the_registry_key_reaches_only_the_functions_that_sign_through_its_secret()
+    {
+        var template = Repository.Read("template.yaml");
+        Assert.DoesNotContain("Registry__SigningKey:", template, StringComparison.Ordinal);
+        Assert.False(Template.Map("Parameters").ContainsKey("RegistrySigningKey"), "no plaintext key parameter");
+        Assert.StartsWith("^arn:aws", Template.Map("Parameters").Map("RegistrySigningKeySecretArn").Text("AllowedPattern"), StringComparison.Ordinal);
+        Assert.Null(GlobalEnv("Registry__SigningKeySecretArn"));
+        Assert.Equal("false", GlobalEnv("Registry__SigningKeyRequired"));
+
+        var holders = Functions.Where(f => Env(f.Properties, "Registry__SigningKeySecretArn") is not null).Select(f => f.Function).Order(StringComparer.Ordinal).ToList();
+        Assert.Equal(["ProjectionsFunction", "ReadFunction"], holders);
+        foreach (var (function, properties) in Functions)
+        {
+            var holds = holders.Contains(function);
+            Assert.Equal("${RegistrySigningKeySecretArn}", holds ? Env(properties, "Registry__SigningKeySecretArn") : "${RegistrySigningKeySecretArn}");
+            Assert.Equal(holds ? "true" : null, Env(properties, "Registry__SigningKeyRequired"));
+            Assert.Equal(holds, Grants(function, properties).Contains(KeyGrant));
+        }
+        // What signs: /.well-known (the key), the checkpoint — the read function; deliveries and checkpoints of the
+        // log — the projections function (the one with the catch-up).
+        foreach (var route in new[] { "GET /.well-known/marketplace", "GET /v1/log/checkpoint" })
+            Assert.Equal("ReadFunction", PublicRoutes.Single(r => r.Route.ToString() == route).Function);
+        Assert.Equal("ProjectionsFunction", Functions.Single(f => Env(f.Properties, "Projections__CatchUpEndpoint") == "true").Function);
+        Assert.Equal(Marketplace.Functions.Registry.RegistryKey.SecretArnKey, "Registry__SigningKeySecretArn".Replace("__", ":", StringComparison.Ordinal));
+        Assert.Equal(Marketplace.Functions.Registry.RegistryKey.RequiredKey, "Registry__SigningKeyRequired".Replace("__", ":", StringComparison.Ordinal));
     }
 
     [Fact]

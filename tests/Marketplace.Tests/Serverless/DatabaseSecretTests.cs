@@ -75,7 +75,7 @@ public sealed class DatabaseSecretTests
         Assert.Throws<InvalidOperationException>(() => DatabaseConnection.ReadSecret("arn:aws:s3:::bucket", null, new BasicAWSCredentials("a", "b")));
     }
 
-    private sealed class FakeSecretsManager : IAsyncDisposable
+    internal sealed class FakeSecretsManager : IAsyncDisposable
     {
         private readonly WebApplication _app;
         private FakeSecretsManager(WebApplication app, string url) { _app = app; Url = url; }

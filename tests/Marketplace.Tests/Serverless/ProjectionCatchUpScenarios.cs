@@ -11,11 +11,6 @@ public sealed class ProjectionCatchUpScenarios(ProjectionsFunctionFixture fixtur
 {
     private Alba.IAlbaHost Host => fixture.Host;
 
-    private const string AzureTimerPayload = """
-        {"Data":{"timer":{"Schedule":{"AdjustForDST":true},"ScheduleStatus":{"Last":"2025-01-01T00:00:00+00:00","Next":"2025-01-01T00:01:00+00:00","LastUpdated":"2025-01-01T00:00:00+00:00"},"IsPastDue":false}},
-         "Metadata":{"sys":{"MethodName":"projections","UtcNow":"2025-01-01T00:01:00.0069297Z","RandGuid":"a4f2e1b3-0000-0000-0000-000000000000"}}}
-        """;
-
     private const string ScheduledEvent = """
         {"version":"0","id":"53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa","detail-type":"Scheduled Event","source":"aws.events",
          "account":"123456789012","time":"2025-01-01T00:01:00Z","region":"eu-west-1","resources":["arn:aws:events:eu-west-1:123456789012:rule/tick"],"detail":{}}
@@ -56,20 +51,23 @@ public sealed class ProjectionCatchUpScenarios(ProjectionsFunctionFixture fixtur
     }
 
     [Fact]
-    public async Task an_azure_timer_invocation_catches_up_and_answers_as_a_custom_handler()
+    public async Task the_azure_worker_timer_entry_catches_up_without_any_route()
     {
         var published = await Host.PublishedPackage();
         await Host.GetJson($"/v1/packages/{published.Name}", 404);
 
-        var result = await Host.Scenario(s =>
-        {
-            s.Post.Text(AzureTimerPayload).ToUrl(ProjectionCatchUp.AzureTimerPath);
-            s.WithRequestHeader("Content-Type", "application/json");
-            s.StatusCodeShouldBe(200);
-        });
+        // What the worker's Projections timer calls: no HTTP route, no custom-handler payload.
+        var summary = await ProjectionCatchUp.CatchUpAndDispatchAsync(Host.Services, "azure-timer", CancellationToken.None);
 
-        Assert.Equal("""{"Outputs":{},"Logs":[],"ReturnValue":null}""", await result.ReadAsTextAsync());
+        Assert.True(summary.CaughtUp);
+        Assert.Equal("azure-timer", summary.Trigger);
         await Host.GetJson($"/v1/packages/{published.Name}");
+        // The custom handler's timer path is no route of the app any more.
+        await Host.Scenario(s =>
+        {
+            s.Post.Text("{}").ToUrl("/projections");
+            s.StatusCodeShouldBe(404);
+        });
     }
 
     [Fact]
@@ -126,7 +124,6 @@ public sealed class HttpFunctionScenarios(HttpFunctionFixture fixture)
 
     [Theory]
     [InlineData(ProjectionCatchUp.Path)]
-    [InlineData(ProjectionCatchUp.AzureTimerPath)]
     public async Task the_catch_up_routes_answer_not_found(string path)
     {
         var (status, code, _) = await Host.Send(s => s.Post.Text("{}").ToUrl(path));
@@ -155,7 +152,6 @@ public sealed class InProcessDaemonScenarios(FileStoreFixture fixture)
 {
     [Theory]
     [InlineData(ProjectionCatchUp.Path)]
-    [InlineData(ProjectionCatchUp.AzureTimerPath)]
     public async Task a_catch_up_is_refused_while_the_daemon_runs_in_process(string path)
     {
         var (status, code, body) = await fixture.Host.Send(s => s.Post.Text("{}").ToUrl(path));
