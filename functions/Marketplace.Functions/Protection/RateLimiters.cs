@@ -41,7 +41,7 @@ public sealed class AddressRateLimiter : PartitionedRateLimiter<HttpContext>
 
     /// <remarks>
     /// A route may count against several operations (a download: all downloads by the address, and that package's by
-    /// the address); the first refusal is the answer, and the fields describe the last policy checked.
+    /// the address); the first refusal is the answer, and the fields carry an item per policy checked.
     /// </remarks>
     protected override RateLimitLease AttemptAcquireCore(HttpContext resource, int permitCount)
     {
@@ -58,7 +58,8 @@ public sealed class AddressRateLimiter : PartitionedRateLimiter<HttpContext>
             if (route.Operation == RateLimitedOperation.PackageDownload)
                 partition += " " + (resource.GetRouteValue("name") as string ?? "").ToLowerInvariant();
             var lease = limiter.AttemptAcquire(partition, permitCount);
-            if (lease is WindowLease { State: { } state }) RateLimitHeaders.Write(resource.Response, state, replace: true);
+            // The first policy replaces the fields (the middleware may try twice), later ones add their items.
+            if (lease is WindowLease { State: { } state }) RateLimitHeaders.Write(resource.Response, state, replace: result == WindowLease.Unlimited);
             result = lease;
             if (!lease.IsAcquired) return lease;
         }

@@ -129,7 +129,15 @@ public sealed class SharedLimitScenarios(SharedLimitFixture fixture, ITestOutput
         var q = await fixture.A.PublishedPackage();
         var address = SharedLimitFixture.NewAddress();
         var url = $"/v1/packages/{p.Name}/1.0.0/download";
-        Assert.Equal(302, await Get(fixture.A, address, url));
+        var first = await fixture.A.Scenario(s =>
+        {
+            s.Get.Url(url);
+            s.WithRequestHeader("X-Forwarded-For", address);
+            s.StatusCodeShouldBe(302);
+        });
+        var fields = first.Context.Response.Headers["RateLimit"].ToString();
+        Assert.Contains("\"download-address\";r=", fields, StringComparison.Ordinal);
+        Assert.Contains("\"package-download-address\";r=1", fields, StringComparison.Ordinal);
         Assert.Equal(302, await Get(fixture.A, address, url));
 
         var refused = await fixture.A.Scenario(s =>
