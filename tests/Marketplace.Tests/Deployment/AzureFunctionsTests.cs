@@ -108,4 +108,22 @@ public sealed class AzureFunctionsTests(HttpFunctionFixture fixture)
         Assert.Contains("sku: { name: 'Y1', tier: 'Dynamic' }", bicep, StringComparison.Ordinal);
         Assert.Equal(MarketplaceFunctions.ProjectionsSchedule, Triggers["Projections"].GetProperty("schedule").GetString());
     }
+
+    [Fact]
+    public void the_registry_key_reaches_both_apps_only_as_a_key_vault_reference()
+    {
+        // Both apps sign: api serves /.well-known and checkpoints, projections signs the log and webhook deliveries.
+        var bicep = Repository.Read("infra", "azure", "main.bicep");
+        var lines = bicep.Split('\n').Where(l => l.Contains("Registry__SigningKey", StringComparison.Ordinal)).Select(l => l.Trim()).ToList();
+        Assert.Equal(["{ name: 'Registry__SigningKey', value: '@Microsoft.KeyVault(SecretUri=${registryKeySecret.properties.secretUri})' }"], lines);
+        Assert.Contains("var commonSettings = [", bicep, StringComparison.Ordinal);
+        Assert.Contains("appSettings: concat(commonSettings, app.settings", bicep, StringComparison.Ordinal);
+        Assert.DoesNotContain("Registry__SigningKeyRequired", bicep, StringComparison.Ordinal);
+        // The seed is a secure parameter that lands in Key Vault, and each app's identity may read secrets there.
+        var parameters = Arm().GetProperty("parameters");
+        Assert.Equal("securestring", parameters.GetProperty("registrySigningKey").GetProperty("type").GetString());
+        Assert.False(parameters.GetProperty("registrySigningKey").TryGetProperty("defaultValue", out _), "no throwaway default key");
+        Assert.Contains("properties: { value: registrySigningKey }", bicep, StringComparison.Ordinal);
+        Assert.Contains("resource secretsUser 'Microsoft.Authorization/roleAssignments@2022-04-01' = [for (app, i) in apps:", bicep, StringComparison.Ordinal);
+    }
 }
