@@ -171,10 +171,10 @@ public sealed class SamTemplateTests(HttpFunctionFixture fixture)
     {
         var admin = PublicRoutes.Where(r => r.Function == "AdminFunction").Select(r => r.Route.ToString()).Order(StringComparer.Ordinal);
         Assert.Equal(
-            ["GET /v1/webhooks/{id}", "GET /v1/webhooks/{id}/deliveries", "POST /v1/packages/{name}/owners", "POST /v1/packages/{name}/{version}/yank", "POST /v1/webhooks"],
+            ["GET /v1/webhooks/{id}", "GET /v1/webhooks/{id}/deliveries", "POST /v1/packages/{name}/owners", "POST /v1/packages/{name}/trusted-publishers", "POST /v1/packages/{name}/{version}/yank", "POST /v1/webhooks"],
             admin);
-        // Publishing keeps only publishes and uploads, and with them the only S3 write rights.
-        Assert.Equal(["POST /v1/uploads", "PUT /v1/packages/{name}/{version}"],
+        // Publishing keeps only publishes, uploads and the token exchange, and with them the only S3 write rights.
+        Assert.Equal(["POST /v1/trusted-publishing/exchange", "POST /v1/uploads", "PUT /v1/packages/{name}/{version}"],
             PublicRoutes.Where(r => r.Function == "PublishFunction").Select(r => r.Route.ToString()).Order(StringComparer.Ordinal));
         Assert.DoesNotContain(Grants("AdminFunction", Resources["AdminFunction"].Map("Properties")), g => g.StartsWith("s3:", StringComparison.Ordinal));
 
@@ -194,7 +194,7 @@ public sealed class SamTemplateTests(HttpFunctionFixture fixture)
         Assert.Equal("false", GlobalEnv("Registry__SigningKeyRequired"));
 
         var holders = Functions.Where(f => Env(f.Properties, "Registry__SigningKeySecretArn") is not null).Select(f => f.Function).Order(StringComparer.Ordinal).ToList();
-        Assert.Equal(["ProjectionsFunction", "ReadFunction"], holders);
+        Assert.Equal(["ProjectionsFunction", "PublishFunction", "ReadFunction"], holders);
         foreach (var (function, properties) in Functions)
         {
             var holds = holders.Contains(function);
@@ -207,6 +207,9 @@ public sealed class SamTemplateTests(HttpFunctionFixture fixture)
         foreach (var route in new[] { "GET /.well-known/marketplace", "GET /v1/log/checkpoint" })
             Assert.Equal("ReadFunction", PublicRoutes.Single(r => r.Route.ToString() == route).Function);
         Assert.Equal("ProjectionsFunction", Functions.Single(f => Env(f.Properties, "Projections__CatchUpEndpoint") == "true").Function);
+        // Trusted publishing: the exchange signs publisher certificates and a certified publish checks one.
+        foreach (var route in new[] { "POST /v1/trusted-publishing/exchange", "PUT /v1/packages/{name}/{version}" })
+            Assert.Equal("PublishFunction", PublicRoutes.Single(r => r.Route.ToString() == route).Function);
         Assert.Equal(Marketplace.Functions.Registry.RegistryKey.SecretArnKey, "Registry__SigningKeySecretArn".Replace("__", ":", StringComparison.Ordinal));
         Assert.Equal(Marketplace.Functions.Registry.RegistryKey.RequiredKey, "Registry__SigningKeyRequired".Replace("__", ":", StringComparison.Ordinal));
     }
