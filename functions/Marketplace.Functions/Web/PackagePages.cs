@@ -21,15 +21,18 @@ public static class PackagePages
         IReadOnlyList<DailyDownloads> Daily, Trust Trust, Raw Readme);
 
     public static Task<IResult> GetPackage(string name, HttpContext http, IDocumentStore store, ReadModels models, DownloadCounts counts,
-        TransparencyLog log, ReadmeRenderer readme, IMemoryCache memory, WebAssets assets, PageCache cache, TimeProvider time, CancellationToken ct) =>
+        TransparencyLog log, Registry.RegistryKey registry, ReadmeRenderer readme, IMemoryCache memory, WebAssets assets, PageCache cache, TimeProvider time,
+        CancellationToken ct) =>
         Render(name, null, store, models, counts, log, readme, memory, assets, cache, time, ct);
 
     public static Task<IResult> GetVersion(string name, string version, HttpContext http, IDocumentStore store, ReadModels models, DownloadCounts counts,
-        TransparencyLog log, ReadmeRenderer readme, IMemoryCache memory, WebAssets assets, PageCache cache, TimeProvider time, CancellationToken ct) =>
+        TransparencyLog log, Registry.RegistryKey registry, ReadmeRenderer readme, IMemoryCache memory, WebAssets assets, PageCache cache, TimeProvider time,
+        CancellationToken ct) =>
         Render(name, version, store, models, counts, log, readme, memory, assets, cache, time, ct);
 
     private static async Task<IResult> Render(string name, string? version, IDocumentStore store, ReadModels models, DownloadCounts counts,
-        TransparencyLog log, ReadmeRenderer readme, IMemoryCache memory, WebAssets assets, PageCache cache, TimeProvider time, CancellationToken ct)
+        TransparencyLog log, Registry.RegistryKey registry, ReadmeRenderer readme, IMemoryCache memory, WebAssets assets, PageCache cache, TimeProvider time,
+        CancellationToken ct)
     {
         var normalized = PackageName.Normalize(name);
         if (normalized.Error is not null)
@@ -44,7 +47,7 @@ public static class PackagePages
         var key = $"/packages/{normalized.Value}/{versionKey}";
         return await cache.GetOrRender(key, async () =>
         {
-            var data = await LoadAsync(normalized.Value!, versionKey, store, models, counts, log, readme, memory, time, ct);
+            var data = await LoadAsync(normalized.Value!, versionKey, store, models, counts, log, registry, readme, memory, time, ct);
             if (data is null)
                 return Layout.NotFound(assets, versionKey is null
                     ? $"There is no package named {normalized.Value} (or it is not visible yet)."
@@ -54,7 +57,7 @@ public static class PackagePages
     }
 
     private static async Task<Data?> LoadAsync(string name, string? versionKey, IDocumentStore store, ReadModels models, DownloadCounts counts,
-        TransparencyLog log, ReadmeRenderer readme, IMemoryCache memory, TimeProvider time, CancellationToken ct)
+        TransparencyLog log, Registry.RegistryKey registry, ReadmeRenderer readme, IMemoryCache memory, TimeProvider time, CancellationToken ct)
     {
         if (await models.PackageAsync(store, name, ct) is not var (package, downloads)) return null;
         // The latest version; when every version is yanked, the highest.
@@ -70,7 +73,7 @@ public static class PackagePages
             : Task.FromResult<IReadOnlyList<YankReason>>([]);
         var dependentsRead = Read(store, s => DependentsQuery.OfAsync(s, name, ct), ct);
         var dailyRead = Read(store, s => counts.DailyAsync(s, name, today.AddDays(1 - DownloadChart.Days), ct), ct);
-        var trust = await Trust.CheckAsync(store, log, doc, ct);
+        var trust = await Trust.CheckAsync(store, log, registry, doc, ct);
         var yankReasons = (await yanked).ToDictionary(y => y.Version, y => y.Reason, StringComparer.Ordinal);
         var dependents = await dependentsRead;
         var daily = await dailyRead;

@@ -118,8 +118,9 @@ public sealed class HotColdClusterScenarios(ITestOutputHelper output) : IAsyncLi
         await using var db = new NpgsqlConnection(TestEnvironment.Postgres);
         await db.OpenAsync();
 
-        // Six async shards: package and version documents, download counts, search, transparency log, webhook outbox.
-        const int shards = 6;
+        // Seven async shards: package and version documents, download counts, search, dependents, transparency log,
+        // webhook outbox.
+        const int shards = 7;
         var holders = new Dictionary<long, string>();
         for (var i = 0; i < 100 && (holders = await ShardHoldersAsync(db)).Count < shards; i++) await Task.Delay(100);
         Assert.Equal(shards, holders.Count);

@@ -75,6 +75,8 @@ public sealed class FaultFixture : IAsyncLifetime, IDisposable
                 ["Blobs__Store"] = "file",
                 ["Blobs__File__Root"] = BlobRoot + "-app",
                 ["Blobs__File__UrlKey"] = Convert.ToBase64String(new byte[32]),
+                // Outside Development the app refuses to start without the registry key.
+                ["Registry__SigningKey"] = Convert.ToBase64String(System.Security.Cryptography.SHA256.HashData("fault registry key"u8)),
                 ["Reads__CacheFor"] = "00:00:00",
                 ["Logging__LogLevel__Default"] = "Warning",
             });

@@ -21,9 +21,9 @@ public sealed class ProjectionCatchUpScenarios(ProjectionsFunctionFixture fixtur
     {
         var options = Host.Services.GetRequiredService<ProjectionOptions>();
         var routes = Host.Services.GetRequiredService<Microsoft.AspNetCore.Routing.EndpointDataSource>().Endpoints
-            .Where(e => e.Metadata.GetMetadata<Microsoft.AspNetCore.Routing.IEndpointNameMetadata>()?.EndpointName is "CatchUpProjections" or "CatchUpProjectionsAzureTimer")
+            .Where(e => e.Metadata.GetMetadata<Microsoft.AspNetCore.Routing.IEndpointNameMetadata>()?.EndpointName is "CatchUpProjections")
             .ToList();
-        Assert.Equal(2, routes.Count);
+        Assert.Single(routes);
         Assert.All(routes, r => Assert.Equal(options.CatchUpDeadline + options.MaintenanceBudget + TimeSpan.FromSeconds(2),
             r.Metadata.GetMetadata<Microsoft.AspNetCore.Http.Timeouts.RequestTimeoutPolicy>()?.Timeout));
         Assert.True(options.RouteTimeout > Marketplace.Functions.Protection.ProtectionServices.DefaultTimeout);

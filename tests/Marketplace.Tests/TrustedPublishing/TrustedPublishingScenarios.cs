@@ -84,6 +84,35 @@ public sealed class TrustedPublishingScenarios(TrustedPublishingFixture fixture)
     }
 
     [Fact]
+    public async Task the_version_page_says_which_workflow_published_it_and_which_owner_statement_allowed_it()
+    {
+        var (name, owner) = await TrustedPackageAsync();
+        var (certificate, ephemeral) = await ExchangedAsync(name);
+        var (status, code, _) = await fixture.Host.PublishCertifiedAsync(ephemeral, name, "2.0.0", TestPackages.RandomBlob(), certificate);
+        Assert.True(status == 201, $"certified publish: {status} {code}");
+        await fixture.WaitForProjectionsAsync();
+
+        var page = await fixture.Host.Scenario(s => { s.Get.Url($"/packages/{name}/2.0.0"); s.WithRequestHeader("Accept", "text/html"); });
+        var html = await page.ReadAsTextAsync();
+        var panel = html[html.IndexOf("id=\"trust-title\"", StringComparison.Ordinal)..];
+        panel = panel[..panel.IndexOf("</section>", StringComparison.Ordinal)];
+        Assert.Contains("class=\"trust ok\"", html, StringComparison.Ordinal);
+        Assert.Contains("Published through trusted publishing", panel, StringComparison.Ordinal);
+        Assert.Contains(Repository, panel, StringComparison.Ordinal);
+        Assert.Contains(Workflow, panel, StringComparison.Ordinal);
+        Assert.Contains("0123456789abcdef0123456789abcdef01234567", panel, StringComparison.Ordinal);
+        Assert.Contains("Publisher named by an owner before publish", panel, StringComparison.Ordinal);
+        Assert.Contains(owner.Owner.KeyId, panel, StringComparison.Ordinal);
+        Assert.DoesNotContain("Signer was an owner", panel, StringComparison.Ordinal);
+        Assert.DoesNotContain("class=\"bad\"", panel, StringComparison.Ordinal);
+
+        // The owner-signed first version keeps the owner check.
+        var first = await (await fixture.Host.Scenario(s => { s.Get.Url($"/packages/{name}/1.0.0"); s.WithRequestHeader("Accept", "text/html"); })).ReadAsTextAsync();
+        Assert.Contains("Signer was an owner at publish", first, StringComparison.Ordinal);
+        Assert.DoesNotContain("Published through trusted publishing", first, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task a_gitlab_job_with_an_es256_token_for_the_registry_origin_is_exchanged()
     {
         var published = await fixture.Host.PublishedPackage(TestPackages.UniqueName("gl"));
