@@ -23,12 +23,12 @@ public static class PackagePages
     public static Task<IResult> GetPackage(string name, HttpContext http, IDocumentStore store, ReadModels models, DownloadCounts counts,
         TransparencyLog log, Registry.RegistryKey registry, ReadmeRenderer readme, IMemoryCache memory, WebAssets assets, PageCache cache, TimeProvider time,
         CancellationToken ct) =>
-        Render(name, null, store, models, counts, log, readme, memory, assets, cache, time, ct);
+        Render(name, null, store, models, counts, log, registry, readme, memory, assets, cache, time, ct);
 
     public static Task<IResult> GetVersion(string name, string version, HttpContext http, IDocumentStore store, ReadModels models, DownloadCounts counts,
         TransparencyLog log, Registry.RegistryKey registry, ReadmeRenderer readme, IMemoryCache memory, WebAssets assets, PageCache cache, TimeProvider time,
         CancellationToken ct) =>
-        Render(name, version, store, models, counts, log, readme, memory, assets, cache, time, ct);
+        Render(name, version, store, models, counts, log, registry, readme, memory, assets, cache, time, ct);
 
     private static async Task<IResult> Render(string name, string? version, IDocumentStore store, ReadModels models, DownloadCounts counts,
         TransparencyLog log, Registry.RegistryKey registry, ReadmeRenderer readme, IMemoryCache memory, WebAssets assets, PageCache cache, TimeProvider time,
