@@ -42,13 +42,9 @@ public static class OwnersEndpoints
     {
         var normalized = PackageName.Normalize(name);
         if (normalized.Error is { } nameError) return nameError.ToProblem();
-        var body = await BoundedJson.ReadAsync<SignedRequest>(http.Request, limits.MaxRequestBytes, ct);
-        if (body.Error is { } bodyError) return bodyError.ToProblem();
-
-        var verified = StatementVerifier.Verify<OwnersStatement>(body.Value!.Envelope, body.Value.PublicKey, PayloadTypes.Owners, time.GetUtcNow());
-        if (verified.Error is { } statementError) return statementError.ToProblem();
-        var (statement, signer, _, statementId) = verified.Value!;
-        if (keyLimits.Charge(http, RateLimitedOperation.Owners, signer.KeyId, statementId) is { } limited) return limited.ToProblem();
+        var read = await SignedStatements.ReadAsync<OwnersStatement>(http, PayloadTypes.Owners, RateLimitedOperation.Owners, limits, time, keyLimits, ct);
+        if (read.Error is { } readError) return readError.ToProblem();
+        var (statement, signer, _, statementId) = read.Value!;
         if (statement.Action is not ("add" or "remove"))
             return DomainError.InvalidStatement("action must be 'add' or 'remove'.").ToProblem();
         if (PackageName.Normalize(statement.Name).Value != normalized.Value)

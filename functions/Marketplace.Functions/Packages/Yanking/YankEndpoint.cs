@@ -32,13 +32,9 @@ public static class YankEndpoint
         if (normalized.Error is { } nameError) return nameError.ToProblem();
         var semver = SemanticVersion.Parse(version);
         if (semver.Error is { } versionError) return versionError.ToProblem();
-        var body = await BoundedJson.ReadAsync<SignedRequest>(http.Request, limits.MaxRequestBytes, ct);
-        if (body.Error is { } bodyError) return bodyError.ToProblem();
-
-        var verified = StatementVerifier.Verify<YankStatement>(body.Value!.Envelope, body.Value.PublicKey, PayloadTypes.Yank, time.GetUtcNow());
-        if (verified.Error is { } statementError) return statementError.ToProblem();
-        var (statement, signer, _, statementId) = verified.Value!;
-        if (keyLimits.Charge(http, RateLimitedOperation.Yank, signer.KeyId, statementId) is { } limited) return limited.ToProblem();
+        var read = await SignedStatements.ReadAsync<YankStatement>(http, PayloadTypes.Yank, RateLimitedOperation.Yank, limits, time, keyLimits, ct);
+        if (read.Error is { } readError) return readError.ToProblem();
+        var (statement, signer, _, statementId) = read.Value!;
         if (statement.Action is not ("yank" or "unyank"))
             return DomainError.InvalidStatement("action must be 'yank' or 'unyank'.").ToProblem();
         if (PackageName.Normalize(statement.Name).Value != normalized.Value)

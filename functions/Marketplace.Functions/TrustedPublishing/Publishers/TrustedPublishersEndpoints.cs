@@ -45,13 +45,9 @@ public static class TrustedPublishersEndpoints
     {
         var normalized = PackageName.Normalize(name);
         if (normalized.Error is { } nameError) return nameError.ToProblem();
-        var body = await BoundedJson.ReadAsync<SignedRequest>(http.Request, limits.MaxRequestBytes, ct);
-        if (body.Error is { } bodyError) return bodyError.ToProblem();
-
-        var verified = StatementVerifier.Verify<TrustedPublisherStatement>(body.Value!.Envelope, body.Value.PublicKey, PayloadTypes.TrustedPublisher, time.GetUtcNow());
-        if (verified.Error is { } statementError) return statementError.ToProblem();
-        var (s, signer, _, statementId) = verified.Value!;
-        if (keyLimits.Charge(http, RateLimitedOperation.Owners, signer.KeyId, statementId) is { } limited) return limited.ToProblem();
+        var read = await SignedStatements.ReadAsync<TrustedPublisherStatement>(http, PayloadTypes.TrustedPublisher, RateLimitedOperation.Owners, limits, time, keyLimits, ct);
+        if (read.Error is { } readError) return readError.ToProblem();
+        var (s, signer, _, statementId) = read.Value!;
         if (PackageName.Normalize(s.Name).Value != normalized.Value)
             return DomainError.StatementMismatch($"The statement names '{s.Name}', the path '{name}'.").ToProblem();
 
