@@ -10,18 +10,14 @@ namespace Marketplace.Projections;
 /// </summary>
 public static class ProjectionMetrics
 {
-    private static readonly Meter Meter = new("Marketplace", "1.0");
-
-    private static readonly Histogram<double> VisibilityDelay = Meter.CreateHistogram<double>("projection.visibility_delay", "s",
+    private static readonly Histogram<double> VisibilityDelay = MarketplaceMeter.Instance.CreateHistogram<double>("projection.visibility_delay", "s",
         "Time from an event's commit to its application by a read model, by projection.",
         advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300] });
-
-    public static TimeProvider Time { get; set; } = TimeProvider.System;
 
     public static void Applied(string projection, IReadOnlyList<IEvent> events)
     {
         if (!VisibilityDelay.Enabled || events.Count == 0) return;
-        var now = Time.GetUtcNow();
+        var now = TimeProvider.System.GetUtcNow();
         var tag = new KeyValuePair<string, object?>("projection", projection);
         foreach (var e in events)
             VisibilityDelay.Record(Math.Max(0, (now - e.Timestamp).TotalSeconds), tag);
@@ -30,6 +26,6 @@ public static class ProjectionMetrics
     public static void Applied(string projection, IEvent e)
     {
         if (!VisibilityDelay.Enabled) return;
-        VisibilityDelay.Record(Math.Max(0, (Time.GetUtcNow() - e.Timestamp).TotalSeconds), new KeyValuePair<string, object?>("projection", projection));
+        VisibilityDelay.Record(Math.Max(0, (TimeProvider.System.GetUtcNow() - e.Timestamp).TotalSeconds), new KeyValuePair<string, object?>("projection", projection));
     }
 }

@@ -11,9 +11,9 @@ namespace Marketplace.Functions.Observability;
 /// </summary>
 public static class MarketplaceMetrics
 {
-    public const string MeterName = "Marketplace";
+    public const string MeterName = MarketplaceMeter.Name;
 
-    private static readonly Meter Meter = new(MeterName, "1.0");
+    private static readonly Meter Meter = MarketplaceMeter.Instance;
 
     private static readonly Counter<long> Publishes =
         Meter.CreateCounter<long>("publishes", "{version}", "Versions published.");

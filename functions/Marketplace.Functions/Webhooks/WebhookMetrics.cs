@@ -7,7 +7,7 @@ namespace Marketplace.Functions.Webhooks;
 /// <summary>Webhook instruments on the registry's <c>Marketplace</c> meter (so every exporter sees them).</summary>
 public static class WebhookMetrics
 {
-    private static readonly Meter Meter = new(MarketplaceMetrics.MeterName, "1.0");
+    private static readonly Meter Meter = MarketplaceMeter.Instance;
 
     private static readonly Counter<long> Attempts =
         Meter.CreateCounter<long>("webhook.attempts", "{attempt}", "Webhook delivery attempts, by the state they left the delivery in.");
