@@ -1,8 +1,6 @@
 using JasperFx;
 using JasperFx.Events;
 using JasperFx.Events.Daemon;
-using Marketplace.Downloads;
-using Marketplace.Packages;
 using Marketplace.Projections;
 using Marten;
 using Weasel.Core;
@@ -51,12 +49,7 @@ public static class EventStore
             o.Events.MetadataConfig.CausationIdEnabled = true;
             o.Events.MetadataConfig.UserNameEnabled = true;
             o.Events.MetadataConfig.HeadersEnabled = true;
-            o.Events.AddEventTypes([
-                typeof(PackagePublished), typeof(VersionYanked), typeof(VersionUnyanked),
-                typeof(OwnerAdded), typeof(OwnerRemoved), typeof(Downloaded),
-                typeof(Marketplace.TrustedPublishing.TrustedPublisherAdded), typeof(Marketplace.TrustedPublishing.TrustedPublisherRemoved),
-                typeof(Marketplace.TrustedPublishing.TrustedPublishingRequirementSet), typeof(Marketplace.TrustedPublishing.PublisherCertificateIssued),
-            ]);
+            o.Events.AddEventTypes(Events.EventCatalog.EventTypes);
             o.Schema.For<StatementReceipt>();
             o.AddMarketplaceProjections(postgresSearch: postgresSearch);
             o.Projections.Add(new Transparency.TransparencyLogProjection(schema), JasperFx.Events.Projections.ProjectionLifecycle.Async);
