@@ -57,6 +57,10 @@ public static class EventStore
             o.Projections.Errors.SkipApplyErrors = false;
             o.Projections.Errors.SkipSerializationErrors = false;
             o.Projections.Errors.SkipUnknownEvents = false;
+            // A rebuild stops on the same errors a running daemon stops on (Marten's default too, said here, not assumed).
+            o.Projections.RebuildErrors.SkipApplyErrors = false;
+            o.Projections.RebuildErrors.SkipSerializationErrors = false;
+            o.Projections.RebuildErrors.SkipUnknownEvents = false;
             // HotCold: every projection shard and subscription is a PostgreSQL session advisory lock (ids derived from
             // DaemonLockId); an instance runs what it holds, the others poll for free locks and take over when a
             // holder's session ends (a dead process's connection goes with it). The base id is the schema's, so two

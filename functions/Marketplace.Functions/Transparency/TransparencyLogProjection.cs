@@ -16,8 +16,9 @@ namespace Marketplace.Functions.Transparency;
 /// in global order. A leaf's entry is the event's CloudEvent JSON exactly as <c>GET /v1/events</c> serves it, so
 /// anyone mirroring the feed can recompute every leaf. Leaves go to <c>mkt_tlog_leaves</c> (index, event sequence,
 /// leaf hash) and every subtree that a leaf completes to <c>mkt_tlog_nodes</c> (level ≥ 1, index, hash):
-/// append-only, so roots and proofs read at most O(log² n) stored hashes (<see cref="MerkleLog"/>). The daemon commits each batch with its progress, so
-/// leaves are numbered without gaps or repeats; a rebuild empties both tables and numbers them again identically.
+/// append-only, so roots and proofs read at most O(log² n) stored hashes (<see cref="MerkleLog"/>). The daemon
+/// commits each batch with its progress, so leaves are numbered without gaps or repeats; a rebuild empties both
+/// tables and numbers them again identically.
 /// </summary>
 public sealed class TransparencyLogProjection : EventProjection, IJasperFxProjection<IDocumentOperations>
 {

@@ -14,8 +14,9 @@ public static class WebhookServices
 {
     /// <summary>
     /// Webhooks (the subscription events themselves are declared in the <see cref="EventCatalog"/>): the inline
-    /// subscription snapshot, the endpoint documents and the deliveries table, the outbox subscription, the sender with its SSRF guard, and the dispatcher
-    /// (a hosted service where the daemon runs in-process, unless <c>Webhooks:Dispatcher</c> says otherwise).
+    /// subscription snapshot, the endpoint documents and the deliveries table, the outbox subscription, the sender
+    /// with its SSRF guard, and the dispatcher (a hosted service where the daemon runs in-process, unless
+    /// <c>Webhooks:Dispatcher</c> says otherwise).
     /// </summary>
     public static IServiceCollection AddWebhooks(this IServiceCollection services, IConfiguration configuration)
     {

@@ -84,7 +84,7 @@ public sealed class EventCatalogTests
     }
 }
 
-/// <summary>The catalog and the store a host builds name the same event types.</summary>
+/// <summary>The catalog and the store a host builds name the same event types; the store skips no event.</summary>
 [Collection("audit")]
 public sealed class EventCatalogStoreTests(AuditFixture fixture)
 {
@@ -99,5 +99,18 @@ public sealed class EventCatalogStoreTests(AuditFixture fixture)
 
         Assert.NotEmpty(registered);
         Assert.Equal(registered, EventCatalog.EventTypes.ToHashSet());
+    }
+
+    [Fact]
+    public void no_projection_error_is_skipped_while_running_or_rebuilding()
+    {
+        var projections = ((StoreOptions)fixture.Host.Services.GetRequiredService<IDocumentStore>().Options).Projections;
+
+        Assert.All(new[] { projections.Errors, projections.RebuildErrors }, errors =>
+        {
+            Assert.False(errors.SkipApplyErrors);
+            Assert.False(errors.SkipSerializationErrors);
+            Assert.False(errors.SkipUnknownEvents);
+        });
     }
 }
