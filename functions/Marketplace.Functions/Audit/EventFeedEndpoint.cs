@@ -85,7 +85,7 @@ public static class EventFeedEndpoint
     /// <summary>The events as feed lines: each one's CloudEvent JSON (the bytes the transparency log hashes) and a newline.</summary>
     private static async Task WriteLinesAsync(HttpContext http, IQuerySession session, IReadOnlyList<JasperFx.Events.IEvent> events, CancellationToken ct)
     {
-        var logged = events.Where(e => Transparency.TransparencyLogProjection.LoggedTypes.Contains(e.EventType)).Select(e => e.Sequence).ToArray();
+        var logged = events.Where(e => EventCatalog.IsLogLeaf(e.EventType)).Select(e => e.Sequence).ToArray();
         var stored = await Transparency.TransparencyLogProjection.LoadEntriesAsync(
             session, Transparency.TransparencyLogProjection.EntriesIn(session.DocumentStore.Options.DatabaseSchemaName), logged, ct);
         http.Response.ContentType = "application/x-ndjson; charset=utf-8";

@@ -52,10 +52,10 @@ public static class MirrorImport
         {
             if (string.IsNullOrWhiteSpace(line)) continue;
             var (cloudEvent, _) = RegistryCloudEvents.Parse(Encoding.UTF8.GetBytes(line));
-            var type = RegistryCloudEvents.EventTypeOf(cloudEvent.Type ?? "")
+            var cataloged = EventCatalog.FindByCloudEventType(cloudEvent.Type ?? "")
                 ?? throw new InvalidDataException($"Line {count + 1}: unknown event type {cloudEvent.Type}.");
-            var data = RegistryCloudEvents.DataOf(cloudEvent, type);
-            pending.Add((RegistryCloudEvents.StreamOf(data), data, Guid.Parse(cloudEvent.Id!), cloudEvent.Time ?? DateTimeOffset.UtcNow));
+            var data = RegistryCloudEvents.DataOf(cloudEvent, cataloged.EventType);
+            pending.Add((cataloged.Stream(data), data, Guid.Parse(cloudEvent.Id!), cloudEvent.Time ?? DateTimeOffset.UtcNow));
             count++;
             if (pending.Count == EventsPerTransaction)
             {

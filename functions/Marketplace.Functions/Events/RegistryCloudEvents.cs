@@ -1,19 +1,15 @@
-using System.Collections.Concurrent;
 using System.Net.Mime;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using CloudNative.CloudEvents;
 using CloudNative.CloudEvents.SystemTextJson;
 using JasperFx.Events;
-using Marketplace.Downloads;
-using Marketplace.Packages;
-using Marketplace.TrustedPublishing;
 
 namespace Marketplace.Functions.Events;
 
 /// <summary>
-/// The registry's events as CloudEvents 1.0 (JSON format), one mapping for the audit feed (<c>GET /v1/events</c>),
-/// the transparency log's leaves and webhook bodies. <c>id</c> is the event's id (stable: a webhook retry and the
+/// The registry's events as CloudEvents 1.0 (JSON format), mapped by the <see cref="EventCatalog"/>, for the audit
+/// feed (<c>GET /v1/events</c>), the transparency log's leaves and webhook bodies. <c>id</c> is the event's id (stable: a webhook retry and the
 /// feed carry the same), <c>source</c> <c>/packages/{name}</c>, <c>type</c> <c>dev.marketplace.…</c>, <c>time</c>
 /// the commit time, <c>subject</c> the version where there is one, <c>data</c> the event's fields in camelCase, and
 /// the extension <c>sequence</c> its position in the global log. Serialisation is deterministic: the same event
@@ -34,63 +30,29 @@ public static class RegistryCloudEvents
     private static readonly JsonSerializerOptions DataJson = new(JsonSerializerDefaults.Web);
     private static readonly SequencedFormatter Formatter = new();
 
-    /// <param name="Stream">The stream the event lives in, for a mirror to append it to; null for download streams (grouped by the importer).</param>
-    private sealed record Mapping(string Type, Func<object, string> Source, Func<object, string?> Subject, Func<object, string?> Stream);
-
-    private static readonly ConcurrentDictionary<Type, Mapping> Mappings = new()
-    {
-        [typeof(PackagePublished)] = Package<PackagePublished>("dev.marketplace.package.published", e => e.Name, e => $"{e.Name}@{e.Version}"),
-        [typeof(VersionYanked)] = Package<VersionYanked>("dev.marketplace.version.yanked", e => e.Name, e => $"{e.Name}@{e.VersionKey}"),
-        [typeof(VersionUnyanked)] = Package<VersionUnyanked>("dev.marketplace.version.unyanked", e => e.Name, e => $"{e.Name}@{e.VersionKey}"),
-        [typeof(OwnerAdded)] = Package<OwnerAdded>("dev.marketplace.owner.added", e => e.Name, e => e.KeyId),
-        [typeof(OwnerRemoved)] = Package<OwnerRemoved>("dev.marketplace.owner.removed", e => e.Name, e => e.KeyId),
-        [typeof(TrustedPublisherAdded)] = Package<TrustedPublisherAdded>("dev.marketplace.trusted-publisher.added", e => e.Name, e => e.Repository),
-        [typeof(TrustedPublisherRemoved)] = Package<TrustedPublisherRemoved>("dev.marketplace.trusted-publisher.removed", e => e.Name, e => e.Repository),
-        [typeof(TrustedPublishingRequirementSet)] = Package<TrustedPublishingRequirementSet>("dev.marketplace.trusted-publishing.required", e => e.Name, _ => null),
-        [typeof(PublisherCertificateIssued)] = Package<PublisherCertificateIssued>("dev.marketplace.publisher-certificate.issued", e => e.Name, e => e.KeyId),
-        [typeof(Downloaded)] = new("dev.marketplace.package.downloaded", e => "/packages/" + ((Downloaded)e).Name,
-            e => $"{((Downloaded)e).Name}@{((Downloaded)e).VersionKey}", _ => null),
-    };
-
-    private static Mapping Package<T>(string type, Func<T, string> name, Func<T, string?> subject) =>
-        new(type, e => "/packages/" + name((T)e), e => subject((T)e), e => name((T)e));
-
-    /// <summary>
-    /// Adds the mapping of another event type (a feature's own events, such as webhook subscriptions);
-    /// <paramref name="stream"/> names the stream a mirror appends it to (default: the last segment of its source).
-    /// </summary>
-    public static void Register<T>(string type, Func<T, string> source, Func<T, string?> subject, Func<T, string>? stream = null) =>
-        Mappings[typeof(T)] = new Mapping(type, e => source((T)e), e => subject((T)e),
-            e => stream is null ? source((T)e).Split('/')[^1] : stream((T)e));
-
-    /// <summary>The .NET type of a CloudEvents type, for a mirror reading the feed back.</summary>
-    public static Type? EventTypeOf(string cloudEventType) => Mappings.FirstOrDefault(m => m.Value.Type == cloudEventType).Key;
-
-    /// <summary>The stream an event of the feed belongs to, or null for a download (download streams are arbitrary groups).</summary>
-    public static string? StreamOf(object data) =>
-        Mappings.TryGetValue(data.GetType(), out var m) ? m.Stream(data) : throw new InvalidOperationException($"No CloudEvents mapping for {data.GetType().Name}.");
-
     /// <summary>The event's data back from a CloudEvent's <c>data</c>.</summary>
     public static object DataOf(CloudEvent cloudEvent, Type eventType) =>
         ((JsonElement)cloudEvent.Data!).Deserialize(eventType, DataJson)
         ?? throw new InvalidOperationException($"CloudEvent {cloudEvent.Id} has no data.");
 
-    public static bool IsMapped(Type eventType) => Mappings.ContainsKey(eventType);
+    public static bool IsMapped(Type eventType) => EventCatalog.Find(eventType) is not null;
 
     /// <summary>The CloudEvents <c>type</c> of an event type (for filters), or null if unmapped.</summary>
-    public static string? TypeOf(Type eventType) => Mappings.TryGetValue(eventType, out var m) ? m.Type : null;
+    public static string? TypeOf(Type eventType) => EventCatalog.Find(eventType)?.CloudEventType;
 
-    public static IEnumerable<string> Types => Mappings.Values.Select(m => m.Type).Order(StringComparer.Ordinal);
+    public static IEnumerable<string> Types => EventCatalog.All.Select(m => m.CloudEventType).Order(StringComparer.Ordinal);
+
+    private static CatalogedEvent MappingOf(Type eventType) =>
+        EventCatalog.Find(eventType) ?? throw new InvalidOperationException($"No CloudEvents mapping for {eventType.Name}.");
 
     public static CloudEvent ToCloudEvent(IEvent e)
     {
-        if (!Mappings.TryGetValue(e.EventType, out var mapping))
-            throw new InvalidOperationException($"No CloudEvents mapping for {e.EventType.Name}.");
+        var mapping = MappingOf(e.EventType);
         var cloudEvent = new CloudEvent(CloudEventsSpecVersion.V1_0)
         {
             Id = e.Id.ToString("D"),
             Source = new Uri(mapping.Source(e.Data), UriKind.Relative),
-            Type = mapping.Type,
+            Type = mapping.CloudEventType,
             Time = e.Timestamp.ToUniversalTime(),
             DataContentType = MediaTypeNames.Application.Json,
             Data = JsonSerializer.SerializeToElement(e.Data, e.EventType, DataJson),

@@ -1,8 +1,6 @@
 using JasperFx;
 using JasperFx.Events;
 using JasperFx.Events.Daemon;
-using Marketplace.Downloads;
-using Marketplace.Packages;
 using Marketplace.Projections;
 using Marten;
 using Weasel.Core;
@@ -51,12 +49,7 @@ public static class EventStore
             o.Events.MetadataConfig.CausationIdEnabled = true;
             o.Events.MetadataConfig.UserNameEnabled = true;
             o.Events.MetadataConfig.HeadersEnabled = true;
-            o.Events.AddEventTypes([
-                typeof(PackagePublished), typeof(VersionYanked), typeof(VersionUnyanked),
-                typeof(OwnerAdded), typeof(OwnerRemoved), typeof(Downloaded),
-                typeof(Marketplace.TrustedPublishing.TrustedPublisherAdded), typeof(Marketplace.TrustedPublishing.TrustedPublisherRemoved),
-                typeof(Marketplace.TrustedPublishing.TrustedPublishingRequirementSet), typeof(Marketplace.TrustedPublishing.PublisherCertificateIssued),
-            ]);
+            o.Events.AddEventTypes(Events.EventCatalog.EventTypes);
             o.Schema.For<StatementReceipt>();
             o.AddMarketplaceProjections(postgresSearch: postgresSearch);
             o.Projections.Add(new Transparency.TransparencyLogProjection(schema), JasperFx.Events.Projections.ProjectionLifecycle.Async);
@@ -64,6 +57,10 @@ public static class EventStore
             o.Projections.Errors.SkipApplyErrors = false;
             o.Projections.Errors.SkipSerializationErrors = false;
             o.Projections.Errors.SkipUnknownEvents = false;
+            // A rebuild stops on the same errors a running daemon stops on (Marten's default too, said here, not assumed).
+            o.Projections.RebuildErrors.SkipApplyErrors = false;
+            o.Projections.RebuildErrors.SkipSerializationErrors = false;
+            o.Projections.RebuildErrors.SkipUnknownEvents = false;
             // HotCold: every projection shard and subscription is a PostgreSQL session advisory lock (ids derived from
             // DaemonLockId); an instance runs what it holds, the others poll for free locks and take over when a
             // holder's session ends (a dead process's connection goes with it). The base id is the schema's, so two

@@ -1,7 +1,6 @@
 using JasperFx.Events;
 using JasperFx.Events.Projections;
 using Marketplace.Functions.Events;
-using Marketplace.Packages;
 using Marketplace.Projections;
 using Marketplace.Transparency;
 using Marten;
@@ -12,13 +11,14 @@ using Weasel.Postgresql.Tables;
 namespace Marketplace.Functions.Transparency;
 
 /// <summary>
-/// The transparency log: every state-changing event (publish, yank, unyank, owner change, and the types other
-/// features add — webhook subscriptions) becomes the next leaf of an RFC 6962 tree, in global order. A leaf's entry
-/// is the event's CloudEvent JSON exactly as <c>GET /v1/events</c> serves it, so anyone mirroring the feed can
-/// recompute every leaf. Leaves go to <c>mkt_tlog_leaves</c> (index, event sequence, leaf hash) and every subtree
-/// that a leaf completes to <c>mkt_tlog_nodes</c> (level ≥ 1, index, hash): append-only, so roots and proofs read
-/// at most O(log² n) stored hashes (<see cref="MerkleLog"/>). The daemon commits each batch with its progress, so
-/// leaves are numbered without gaps or repeats; a rebuild empties both tables and numbers them again identically.
+/// The transparency log: every state-changing event (those the <see cref="EventCatalog"/> marks as leaves: publish,
+/// yank, unyank, owner change, trusted publishing, webhook subscriptions) becomes the next leaf of an RFC 6962 tree,
+/// in global order. A leaf's entry is the event's CloudEvent JSON exactly as <c>GET /v1/events</c> serves it, so
+/// anyone mirroring the feed can recompute every leaf. Leaves go to <c>mkt_tlog_leaves</c> (index, event sequence,
+/// leaf hash) and every subtree that a leaf completes to <c>mkt_tlog_nodes</c> (level ≥ 1, index, hash):
+/// append-only, so roots and proofs read at most O(log² n) stored hashes (<see cref="MerkleLog"/>). The daemon
+/// commits each batch with its progress, so leaves are numbered without gaps or repeats; a rebuild empties both
+/// tables and numbers them again identically.
 /// </summary>
 public sealed class TransparencyLogProjection : EventProjection, IJasperFxProjection<IDocumentOperations>
 {
@@ -35,12 +35,6 @@ public sealed class TransparencyLogProjection : EventProjection, IJasperFxProjec
     public static string EntriesIn(string schema) => $"{schema}.{EntriesTable}";
 
     public const string EntriesTable = "mkt_log_entries";
-
-    /// <summary>The event types that are leaves: the package stream's, plus those other features register.</summary>
-    public static readonly List<Type> LoggedTypes =
-        [typeof(PackagePublished), typeof(VersionYanked), typeof(VersionUnyanked), typeof(OwnerAdded), typeof(OwnerRemoved),
-         typeof(Marketplace.TrustedPublishing.TrustedPublisherAdded), typeof(Marketplace.TrustedPublishing.TrustedPublisherRemoved),
-         typeof(Marketplace.TrustedPublishing.TrustedPublishingRequirementSet), typeof(Marketplace.TrustedPublishing.PublisherCertificateIssued)];
 
     private readonly string _leaves;
     private readonly string _nodes;
@@ -67,7 +61,7 @@ public sealed class TransparencyLogProjection : EventProjection, IJasperFxProjec
         entries.AddColumn<long>("sequence").AsPrimaryKey();
         entries.AddColumn("entry", "bytea").NotNull();
         SchemaObjects.Add(entries);
-        foreach (var type in LoggedTypes) IncludeType(type);
+        foreach (var type in EventCatalog.LogLeaves) IncludeType(type);
         Options.DeleteDataInTableOnTeardown(_leaves);
         Options.DeleteDataInTableOnTeardown(_nodes);
     }
@@ -80,7 +74,7 @@ public sealed class TransparencyLogProjection : EventProjection, IJasperFxProjec
 
     private async Task AppendAsync(IDocumentOperations operations, IReadOnlyList<IEvent> events, CancellationToken ct)
     {
-        var logged = events.Where(e => LoggedTypes.Contains(e.EventType)).ToList();
+        var logged = events.Where(e => EventCatalog.IsLogLeaf(e.EventType)).ToList();
         if (logged.Count == 0) return;
         var size = (await operations.QueryAsync<long>($"select coalesce(max(index) + 1, 0) from {_leaves}", ct)).Single();
         // The subtrees along the right edge of the current tree: every left sibling a new leaf can need.

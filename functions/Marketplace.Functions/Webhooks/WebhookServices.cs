@@ -12,21 +12,11 @@ namespace Marketplace.Functions.Webhooks;
 
 public static class WebhookServices
 {
-    /// <summary>The subscription events: a stream of their own, CloudEvents of their own, and transparency-log leaves.</summary>
-    public static readonly IReadOnlyList<Type> EventTypes = [typeof(WebhookCreated), typeof(WebhookUpdated), typeof(WebhookRemoved), typeof(WebhookDisabled)];
-
-    // Once per process, before any host registers (and so before any store builds its projections): the mapping and
-    // the log's list are process-wide, read by every host, and must be the same in all of them.
-    static WebhookServices()
-    {
-        RegisterCloudEvents();
-        Transparency.TransparencyLogProjection.LoggedTypes.AddRange(EventTypes);
-    }
-
     /// <summary>
-    /// Webhooks: the subscription events and their CloudEvents types, the inline subscription snapshot, the endpoint
-    /// documents and the deliveries table, the outbox subscription, the sender with its SSRF guard, and the dispatcher
-    /// (a hosted service where the daemon runs in-process, unless <c>Webhooks:Dispatcher</c> says otherwise).
+    /// Webhooks (the subscription events themselves are declared in the <see cref="EventCatalog"/>): the inline
+    /// subscription snapshot, the endpoint documents and the deliveries table, the outbox subscription, the sender
+    /// with its SSRF guard, and the dispatcher (a hosted service where the daemon runs in-process, unless
+    /// <c>Webhooks:Dispatcher</c> says otherwise).
     /// </summary>
     public static IServiceCollection AddWebhooks(this IServiceCollection services, IConfiguration configuration)
     {
@@ -43,7 +33,6 @@ public static class WebhookServices
         services.AddSingleton<WebhookOutbox>();
         services.ConfigureMarten((sp, o) =>
         {
-            o.Events.AddEventTypes(EventTypes);
             o.Projections.Add<WebhookStateProjection>(ProjectionLifecycle.Inline);
             o.Schema.For<WebhookState>().Index(s => s.KeyId);
             o.Schema.For<WebhookEndpoint>();
@@ -66,15 +55,4 @@ public static class WebhookServices
         app.MapWebhookReads();
         return app;
     }
-
-    /// <summary>Subscription events in the one CloudEvents mapping: source <c>/webhooks/{id}</c>.</summary>
-    private static void RegisterCloudEvents()
-    {
-        RegistryCloudEvents.Register<WebhookCreated>("dev.marketplace.webhook.created", e => Source(e), _ => null);
-        RegistryCloudEvents.Register<WebhookUpdated>("dev.marketplace.webhook.updated", e => Source(e), _ => null);
-        RegistryCloudEvents.Register<WebhookRemoved>("dev.marketplace.webhook.removed", e => Source(e), _ => null);
-        RegistryCloudEvents.Register<WebhookDisabled>("dev.marketplace.webhook.disabled", e => Source(e), _ => null);
-    }
-
-    private static string Source(IWebhookEvent e) => "/webhooks/" + e.SubscriptionId.ToString("D");
 }
