@@ -10,7 +10,7 @@ using static Marketplace.Tests.Support.Packages;
 
 namespace Marketplace.Tests.Scenarios;
 
-/// <summary>The core flows, run once per blob store (file and s3rver) through the real HTTP pipeline.</summary>
+/// <summary>The core flows, run once per blob store (file, s3rver and Azurite) through the real HTTP pipeline.</summary>
 public abstract class LifecycleScenarios<TFixture>(TFixture fixture) where TFixture : MarketplaceFixture
 {
     protected TFixture Fixture { get; } = fixture;
@@ -95,6 +95,14 @@ public abstract class LifecycleScenarios<TFixture>(TFixture fixture) where TFixt
             var signed = System.Web.HttpUtility.ParseQueryString(new Uri(upload.GetProperty("uploadUrl").GetString()!).Query)["X-Amz-SignedHeaders"]!.Split(';');
             Assert.Contains("content-length", signed);
             Assert.Contains("x-amz-checksum-sha256", signed);
+        }
+        if (Fixture.BlobStoreKind == "azure")
+        {
+            // A SAS binds neither length nor digest: it is create-only on the one staged key, checked on promotion.
+            var sas = System.Web.HttpUtility.ParseQueryString(new Uri(upload.GetProperty("uploadUrl").GetString()!).Query);
+            Assert.Equal("c", sas["sp"]);
+            Assert.Equal("BlockBlob", headers["x-ms-blob-type"]);
+            Assert.Contains("/uploads/sha256/", upload.GetProperty("uploadUrl").GetString(), StringComparison.Ordinal);
         }
         using (var put = await Support.Downloads.PutAsync(Host, new Uri(upload.GetProperty("uploadUrl").GetString()!), headers, blob))
             Assert.True(put.IsSuccessStatusCode, $"PUT answered {(int)put.StatusCode}");
@@ -271,3 +279,6 @@ public sealed class FileStoreLifecycle(FileStoreFixture fixture) : LifecycleScen
 
 [Collection("s3 store")]
 public sealed class S3StoreLifecycle(S3StoreFixture fixture) : LifecycleScenarios<S3StoreFixture>(fixture);
+
+[Collection("azure store")]
+public sealed class AzureStoreLifecycle(AzureStoreFixture fixture) : LifecycleScenarios<AzureStoreFixture>(fixture);
