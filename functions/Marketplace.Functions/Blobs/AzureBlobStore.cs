@@ -79,9 +79,9 @@ public sealed class AzureBlobStore : IBlobStore, IBlobInventory
         {
             return PutOutcome.NotUploaded;
         }
-        // A SAS cannot bind the length or a SHA-256 of the body (Azure checks only an MD5 the client chooses to
-        // send), so the staged bytes are hashed here before they become a blob, spooled to a temporary file and
-        // written with a create-only condition: nothing a client uploaded is ever served unchecked.
+        // A SAS cannot bind the length or a SHA-256 of the body (Azure checks only an MD5 or CRC64 the client
+        // chooses to send), so the staged bytes are hashed here before they become a blob, spooled to a temporary
+        // file and written with a create-only condition: nothing a client uploaded is ever served unchecked.
         var spool = Path.Combine(Path.GetTempPath(), "mkt-" + Guid.CreateVersion7().ToString("n"));
         PutOutcome outcome;
         try

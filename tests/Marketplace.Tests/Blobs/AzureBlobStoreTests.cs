@@ -121,7 +121,7 @@ public sealed class AzureBlobStoreTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task an_upload_sas_url_cannot_read_and_expires()
+    public async Task an_upload_sas_url_can_only_create_the_staged_blob_and_expires()
     {
         var blob = RandomBlob(512);
         var sha = Sha256(blob);
@@ -130,6 +130,10 @@ public sealed class AzureBlobStoreTests : IAsyncLifetime
             Assert.True(put.IsSuccessStatusCode, $"PUT answered {(int)put.StatusCode}");
         using (var read = await Http.GetAsync(upload.Url))
             Assert.Equal(System.Net.HttpStatusCode.Forbidden, read.StatusCode);
+        // Create only: the staged blob cannot be replaced through the URL once it is there.
+        using (var again = await PutAsync(upload, RandomBlob(512)))
+            Assert.False(again.IsSuccessStatusCode, $"a second PUT answered {(int)again.StatusCode}");
+        Assert.Equal(PutOutcome.Stored, await _store.PromoteUploadAsync(sha, blob.Length, default));
 
         var stale = StoreBehind(TimeSpan.FromMinutes(20)).PresignUpload(Sha256(RandomBlob(512)), 512, TimeSpan.FromMinutes(15), Base);
         using var refused = await PutAsync(stale, RandomBlob(512));

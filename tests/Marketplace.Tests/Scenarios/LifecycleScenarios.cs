@@ -122,6 +122,31 @@ public abstract class LifecycleScenarios<TFixture>(TFixture fixture) where TFixt
     }
 
     [Fact]
+    public async Task a_presigned_upload_of_other_bytes_is_refused_at_publish_and_leaves_nothing()
+    {
+        var owner = StatementSigner.Generate();
+        var name = UniqueName("tampered");
+        var blob = RandomBlob(4 * 1024 * 1024 + 17);
+        var sha = Sha256(blob);
+        var upload = await Host.GetJsonFromPost("/v1/uploads", new { sha256 = sha, size = blob.Length }, 201);
+        var headers = upload.GetProperty("headers").Deserialize<Dictionary<string, string>>()!;
+        var tampered = (byte[])blob.Clone();
+        tampered[1000] ^= 0xFF;
+        bool accepted;
+        using (var put = await Support.Downloads.PutAsync(Host, new Uri(upload.GetProperty("uploadUrl").GetString()!), headers, tampered))
+            accepted = put.IsSuccessStatusCode;
+        // The file store hashes the PUT itself; s3rver (which ignores the signed checksum) and Azure (a SAS binds no
+        // digest) take the bytes, and the publish must catch them.
+        Assert.Equal(Fixture.BlobStoreKind != "file", accepted);
+
+        var before = await Fixture.EventCountAsync();
+        var (status, code, _) = await Host.Send(s => s.Put.Json(PublishBody(owner, Statement(name, "1.0.0", blob), blob: null)).ToUrl($"/v1/packages/{name}/1.0.0"));
+        Assert.Equal((400, accepted ? "digest-mismatch" : "blob-missing"), (status, code));
+        Assert.Equal(before, await Fixture.EventCountAsync());
+        Assert.DoesNotContain(await Fixture.BlobKeysAsync(), k => k.Contains(sha, StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task publishing_without_the_blob_or_an_upload_is_refused_and_leaves_nothing()
     {
         var owner = StatementSigner.Generate();
