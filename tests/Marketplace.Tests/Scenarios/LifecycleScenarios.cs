@@ -147,6 +147,14 @@ public abstract class LifecycleScenarios<TFixture>(TFixture fixture) where TFixt
     }
 
     [Fact]
+    public async Task the_registry_names_its_blob_store_and_is_ready_when_the_store_answers()
+    {
+        var wellKnown = await Host.GetJson("/.well-known/marketplace");
+        Assert.Equal(Fixture.BlobStoreKind, wellKnown.GetProperty("blobStore").GetString());
+        Assert.True(await Fixture.Host.Services.GetRequiredService<Marketplace.Blobs.IBlobStore>().IsReachableAsync(CancellationToken.None));
+    }
+
+    [Fact]
     public async Task publishing_without_the_blob_or_an_upload_is_refused_and_leaves_nothing()
     {
         var owner = StatementSigner.Generate();
