@@ -6,6 +6,7 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 DATA="$REPO/.data"
 PGPORT=${PGPORT:-5432}
 S3_PORT=${MARKETPLACE_S3_PORT:-4569}
+AZURITE_PORT=${MARKETPLACE_AZURITE_PORT:-10000}
 mkdir -p "$DATA"
 
 log() { printf '[infra] %s\n' "$*" >&2; }
@@ -86,6 +87,29 @@ ensure_s3rver() {
     for _ in $(seq 1 60); do curl -fsS -o /dev/null "http://127.0.0.1:$S3_PORT/" 2>/dev/null && break; sleep 0.5; done
   fi
   curl -fsS -o /dev/null "http://127.0.0.1:$S3_PORT/" || { log "s3rver did not start"; exit 1; }
+}
+
+# Azure Blob Storage emulator for the Azure blob adapter's tests; exports MARKETPLACE_TEST_AZURE (Azurite's
+# well-known development account, on loopback only).
+ensure_azurite() {
+  local tools="$REPO/infra/.tools" url="http://127.0.0.1:$AZURITE_PORT/devstoreaccount1?comp=list"
+  if [ ! -x "$tools/node_modules/.bin/azurite-blob" ]; then
+    command -v npm >/dev/null || { log "npm is required for azurite"; exit 1; }
+    log "installing azurite (npm)"
+    mkdir -p "$tools"
+    (cd "$tools" && npm install --no-save --silent azurite@3.35.0 >/dev/null 2>&1)
+  fi
+  # Any HTTP answer (an unsigned list is refused with 403) means it is up.
+  if ! curl -sS -o /dev/null "$url" 2>/dev/null; then
+    log "starting azurite-blob on 127.0.0.1:$AZURITE_PORT"
+    mkdir -p "$DATA/azurite"
+    nohup "$tools/node_modules/.bin/azurite-blob" --blobHost 127.0.0.1 --blobPort "$AZURITE_PORT" \
+      --location "$DATA/azurite" --silent --skipApiVersionCheck >"$DATA/azurite.log" 2>&1 &
+    echo $! >"$DATA/azurite.pid"
+    for _ in $(seq 1 60); do curl -sS -o /dev/null "$url" 2>/dev/null && break; sleep 0.5; done
+  fi
+  curl -sS -o /dev/null "$url" || { log "azurite did not start"; exit 1; }
+  export MARKETPLACE_TEST_AZURE="DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;BlobEndpoint=http://127.0.0.1:$AZURITE_PORT/devstoreaccount1;"
 }
 
 # The web pages' browser tests drive Debian's chromium through Playwright (never a browser Playwright downloads).

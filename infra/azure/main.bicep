@@ -26,10 +26,6 @@ param martenSchema string = 'marketplace'
 @description('URL of the deployment zip (the worker\'s publish output; a blob URL with a read SAS): Linux Consumption runs from a package URL.')
 param packageUrl string
 
-@description('Base64 key (at least 32 bytes) for the signed blob URLs the app serves; a new one by default, which only voids URLs still in flight.')
-@secure()
-param blobUrlKey string = base64('${newGuid()}${newGuid()}')
-
 @description('Base64 32-byte Ed25519 seed of the registry key (checkpoints, webhook signatures): every app signs with it and clients pin it, so keep it across deployments.')
 @secure()
 param registrySigningKey string
@@ -40,7 +36,7 @@ param typesenseCollection string = 'packages'
 
 var suffix = uniqueString(resourceGroup().id, name)
 var storageName = take('st${replace(name, '-', '')}${suffix}', 24)
-var blobsMountPath = '/mounts/blobs'
+var blobContainer = 'packages'
 var keyVaultSecretsUser = '4633458b-17de-408a-b874-0445c86b69e6'
 
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
@@ -55,17 +51,38 @@ resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
   }
 }
 
-resource files 'Microsoft.Storage/storageAccounts/fileServices@2023-05-01' = {
+resource blobService 'Microsoft.Storage/storageAccounts/blobServices@2023-05-01' = {
   parent: storage
   name: 'default'
 }
 
-// Package blobs: there is no Azure Blob adapter yet, so the app's file store runs on an Azure Files share mounted
-// into every instance of the api app; downloads redirect to the app's own HMAC-signed URLs.
-resource blobShare 'Microsoft.Storage/storageAccounts/fileServices/shares@2023-05-01' = {
-  parent: files
-  name: 'blobs'
-  properties: { shareQuota: 1024 }
+// Package blobs (sha256/…) and staged uploads (uploads/…) in one private container: the app's Azure blob store
+// (Blobs__Store=azure) redirects downloads to short-lived read SAS URLs and hands out create-only SAS URLs for uploads.
+resource packagesContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = {
+  parent: blobService
+  name: blobContainer
+  properties: { publicAccess: 'None' }
+}
+
+// A staged upload no publish promoted is garbage after a day (the upload SAS lives minutes).
+resource stagedUploadsExpiry 'Microsoft.Storage/storageAccounts/managementPolicies@2023-05-01' = {
+  parent: storage
+  name: 'default'
+  properties: {
+    policy: {
+      rules: [
+        {
+          name: 'expire-staged-uploads'
+          enabled: true
+          type: 'Lifecycle'
+          definition: {
+            filters: { blobTypes: [ 'blockBlob' ], prefixMatch: [ '${blobContainer}/uploads/' ] }
+            actions: { baseBlob: { delete: { daysAfterModificationGreaterThan: 1 } } }
+          }
+        }
+      ]
+    }
+  }
 }
 
 resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
@@ -86,10 +103,11 @@ resource postgresSecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = {
   properties: { value: postgresConnectionString }
 }
 
-resource urlKeySecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = {
+// The blob store signs SAS URLs with the account key, so its connection string is a secret like the database's.
+resource blobConnectionSecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = {
   parent: vault
-  name: 'blob-url-key'
-  properties: { value: blobUrlKey }
+  name: 'blob-storage-connection'
+  properties: { value: storageConnection }
 }
 
 resource registryKeySecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = {
@@ -123,9 +141,9 @@ var commonSettings = [
   // The client is the hop the platform's front end appended to X-Forwarded-For (behind Front Door: azure-front-door).
   { name: 'Protection__ClientAddressSource', value: 'forwarded-for' }
   { name: 'Protection__TrustedProxies', value: '1' }
-  { name: 'Blobs__Store', value: 'file' }
-  { name: 'Blobs__File__Root', value: blobsMountPath }
-  { name: 'Blobs__File__UrlKey', value: '@Microsoft.KeyVault(SecretUri=${urlKeySecret.properties.secretUri})' }
+  { name: 'Blobs__Store', value: 'azure' }
+  { name: 'Blobs__Azure__ConnectionString', value: '@Microsoft.KeyVault(SecretUri=${blobConnectionSecret.properties.secretUri})' }
+  { name: 'Blobs__Azure__Container', value: packagesContainer.name }
   { name: 'Typesense__Url', value: typesenseUrl }
   { name: 'Typesense__Collection', value: typesenseCollection }
   { name: 'Registry__SigningKey', value: '@Microsoft.KeyVault(SecretUri=${registryKeySecret.properties.secretUri})' }
@@ -139,7 +157,6 @@ var apps = [
   {
     role: 'api'
     scaleLimit: 200
-    mountBlobs: true
     settings: concat(map(timerFunctions, f => { name: 'AzureWebJobs.${f}.Disabled', value: 'true' }), [
       { name: 'Marketplace__PublicBaseUrl', value: 'https://${name}-api-${suffix}.azurewebsites.net' }
     ])
@@ -147,7 +164,6 @@ var apps = [
   {
     role: 'projections'
     scaleLimit: 1
-    mountBlobs: false
     settings: concat(map(httpFunctions, f => { name: 'AzureWebJobs.${f}.Disabled', value: 'true' }), [
       // Within host.json's functionTimeout (5 minutes): a run cut short keeps what it committed.
       { name: 'Projections__CatchUpDeadline', value: '00:04:30' }
@@ -172,15 +188,6 @@ resource sites 'Microsoft.Web/sites@2023-12-01' = [for app in apps: {
       appSettings: concat(commonSettings, app.settings, [
         { name: 'WEBSITE_CONTENTSHARE', value: toLower('${name}-${app.role}-${suffix}') }
       ])
-      azureStorageAccounts: app.mountBlobs ? {
-        blobs: {
-          type: 'AzureFiles'
-          accountName: storage.name
-          shareName: blobShare.name
-          mountPath: blobsMountPath
-          accessKey: storage.listKeys().keys[0].value
-        }
-      } : {}
     }
   }
 }]

@@ -123,7 +123,7 @@ public static class RegistryEndpoints
              "search", search switch { Search.Postgres.PostgresSearch => "search-postgres", Search.Embedded.EmbeddedSearch => "search-embedded", _ => "search-typesense" },
              "search-suggest", "audit-feed", "transparency-log",
              "webhooks-standard-v1", "cloudevents-1.0", "trusted-publishing"],
-            blobs is Blobs.S3BlobStore ? "s3" : "file"));
+            blobs switch { Blobs.S3BlobStore => "s3", Blobs.AzureBlobStore => "azure", _ => "file" }));
 
     private static async Task<Results<Ok<object>, ProblemHttpResult>> Ready(IDocumentStore store, IBlobStore blobs, Search.IPackageSearch search, CancellationToken ct)
     {

@@ -77,14 +77,36 @@ public sealed class AzureFunctionsTests(HttpFunctionFixture fixture)
         Assert.Equal(triggers.Where(t => t.Value.GetProperty("type").GetString() == "httpTrigger").Select(t => t.Key).Order(StringComparer.Ordinal), http.Order(StringComparer.Ordinal));
         Assert.Equal(triggers.Where(t => t.Value.GetProperty("type").GetString() == "timerTrigger").Select(t => t.Key).Order(StringComparer.Ordinal), timers.Order(StringComparer.Ordinal));
 
-        // api disables the timers, projections disables the HTTP functions (and runs one instance, without the blob share).
+        // api disables the timers, projections disables the HTTP functions (and runs one instance).
         var apps = variables.GetProperty("apps").EnumerateArray().ToDictionary(a => a.GetProperty("role").GetString()!);
         Assert.Equal(["api", "projections"], apps.Keys.Order(StringComparer.Ordinal));
         Assert.StartsWith("[concat(map(variables('timerFunctions'), lambda('f', createObject('name', format('AzureWebJobs.{0}.Disabled'", apps["api"].GetProperty("settings").GetString(), StringComparison.Ordinal);
         Assert.StartsWith("[concat(map(variables('httpFunctions'), lambda('f', createObject('name', format('AzureWebJobs.{0}.Disabled'", apps["projections"].GetProperty("settings").GetString(), StringComparison.Ordinal);
         Assert.Equal(1, apps["projections"].GetProperty("scaleLimit").GetInt32());
-        Assert.False(apps["projections"].GetProperty("mountBlobs").GetBoolean());
-        Assert.True(apps["api"].GetProperty("mountBlobs").GetBoolean());
+    }
+
+    [Fact]
+    public void main_bicep_keeps_blobs_in_a_private_container_served_through_the_azure_blob_store()
+    {
+        var arm = Arm();
+        var resources = arm.GetProperty("resources").EnumerateArray().ToList();
+        var container = Assert.Single(resources, r => r.GetProperty("type").GetString() == "Microsoft.Storage/storageAccounts/blobServices/containers");
+        Assert.Equal("None", container.GetProperty("properties").GetProperty("publicAccess").GetString());
+        Assert.Equal("packages", arm.GetProperty("variables").GetProperty("blobContainer").GetString());
+        // No Azure Files share mounted for blobs any more: the app stores them through Blobs:Store=azure.
+        Assert.DoesNotContain(resources, r => r.GetProperty("type").GetString() == "Microsoft.Storage/storageAccounts/fileServices/shares");
+        var settings = Assert.Single(resources, r => r.GetProperty("type").GetString() == "Microsoft.Web/sites")
+            .GetProperty("properties").GetProperty("siteConfig").GetProperty("appSettings").GetRawText();
+        Assert.DoesNotContain("AzureFiles", settings, StringComparison.Ordinal);
+
+        var bicep = Repository.Read("infra", "azure", "main.bicep");
+        Assert.Contains("{ name: 'Blobs__Store', value: 'azure' }", bicep, StringComparison.Ordinal);
+        Assert.Contains("{ name: 'Blobs__Azure__Container', value: packagesContainer.name }", bicep, StringComparison.Ordinal);
+        // The connection string holds the account key that signs the SAS URLs: a Key Vault reference, never plain.
+        Assert.Contains("{ name: 'Blobs__Azure__ConnectionString', value: '@Microsoft.KeyVault(SecretUri=${blobConnectionSecret.properties.secretUri})' }", bicep, StringComparison.Ordinal);
+        Assert.DoesNotContain("Blobs__File__", bicep, StringComparison.Ordinal);
+        // Staged uploads no publish promoted expire.
+        Assert.Contains(resources, r => r.GetProperty("type").GetString() == "Microsoft.Storage/storageAccounts/managementPolicies");
     }
 
     [Fact]

@@ -10,7 +10,7 @@ using static Marketplace.Tests.Support.Packages;
 
 namespace Marketplace.Tests.Scenarios;
 
-/// <summary>The core flows, run once per blob store (file and s3rver) through the real HTTP pipeline.</summary>
+/// <summary>The core flows, run once per blob store (file, s3rver and Azurite) through the real HTTP pipeline.</summary>
 public abstract class LifecycleScenarios<TFixture>(TFixture fixture) where TFixture : MarketplaceFixture
 {
     protected TFixture Fixture { get; } = fixture;
@@ -96,6 +96,14 @@ public abstract class LifecycleScenarios<TFixture>(TFixture fixture) where TFixt
             Assert.Contains("content-length", signed);
             Assert.Contains("x-amz-checksum-sha256", signed);
         }
+        if (Fixture.BlobStoreKind == "azure")
+        {
+            // A SAS binds neither length nor digest: it is create-only on the one staged key, checked on promotion.
+            var sas = System.Web.HttpUtility.ParseQueryString(new Uri(upload.GetProperty("uploadUrl").GetString()!).Query);
+            Assert.Equal("c", sas["sp"]);
+            Assert.Equal("BlockBlob", headers["x-ms-blob-type"]);
+            Assert.Contains("/uploads/sha256/", upload.GetProperty("uploadUrl").GetString(), StringComparison.Ordinal);
+        }
         using (var put = await Support.Downloads.PutAsync(Host, new Uri(upload.GetProperty("uploadUrl").GetString()!), headers, blob))
             Assert.True(put.IsSuccessStatusCode, $"PUT answered {(int)put.StatusCode}");
 
@@ -111,6 +119,39 @@ public abstract class LifecycleScenarios<TFixture>(TFixture fixture) where TFixt
         var again = await Host.GetJsonFromPost("/v1/uploads", new { sha256 = Sha256(blob), size = blob.Length }, 200);
         Assert.True(again.GetProperty("exists").GetBoolean());
         Assert.DoesNotContain(await Fixture.BlobKeysAsync(), k => k.Contains("uploads", StringComparison.Ordinal) && k.Contains(Sha256(blob), StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task a_presigned_upload_of_other_bytes_is_refused_at_publish_and_leaves_nothing()
+    {
+        var owner = StatementSigner.Generate();
+        var name = UniqueName("tampered");
+        var blob = RandomBlob(4 * 1024 * 1024 + 17);
+        var sha = Sha256(blob);
+        var upload = await Host.GetJsonFromPost("/v1/uploads", new { sha256 = sha, size = blob.Length }, 201);
+        var headers = upload.GetProperty("headers").Deserialize<Dictionary<string, string>>()!;
+        var tampered = (byte[])blob.Clone();
+        tampered[1000] ^= 0xFF;
+        bool accepted;
+        using (var put = await Support.Downloads.PutAsync(Host, new Uri(upload.GetProperty("uploadUrl").GetString()!), headers, tampered))
+            accepted = put.IsSuccessStatusCode;
+        // The file store hashes the PUT itself; s3rver (which ignores the signed checksum) and Azure (a SAS binds no
+        // digest) take the bytes, and the publish must catch them.
+        Assert.Equal(Fixture.BlobStoreKind != "file", accepted);
+
+        var before = await Fixture.EventCountAsync();
+        var (status, code, _) = await Host.Send(s => s.Put.Json(PublishBody(owner, Statement(name, "1.0.0", blob), blob: null)).ToUrl($"/v1/packages/{name}/1.0.0"));
+        Assert.Equal((400, accepted ? "digest-mismatch" : "blob-missing"), (status, code));
+        Assert.Equal(before, await Fixture.EventCountAsync());
+        Assert.DoesNotContain(await Fixture.BlobKeysAsync(), k => k.Contains(sha, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task the_registry_names_its_blob_store_and_is_ready_when_the_store_answers()
+    {
+        var wellKnown = await Host.GetJson("/.well-known/marketplace");
+        Assert.Equal(Fixture.BlobStoreKind, wellKnown.GetProperty("blobStore").GetString());
+        Assert.True(await Fixture.Host.Services.GetRequiredService<Marketplace.Blobs.IBlobStore>().IsReachableAsync(CancellationToken.None));
     }
 
     [Fact]
@@ -271,3 +312,6 @@ public sealed class FileStoreLifecycle(FileStoreFixture fixture) : LifecycleScen
 
 [Collection("s3 store")]
 public sealed class S3StoreLifecycle(S3StoreFixture fixture) : LifecycleScenarios<S3StoreFixture>(fixture);
+
+[Collection("azure store")]
+public sealed class AzureStoreLifecycle(AzureStoreFixture fixture) : LifecycleScenarios<AzureStoreFixture>(fixture);

@@ -19,6 +19,10 @@ public static class TestEnvironment
 
     public static string S3 => Environment.GetEnvironmentVariable("MARKETPLACE_TEST_S3") ?? "http://127.0.0.1:4569";
 
+    /// <summary>Azurite's well-known development account (infra/lib.sh ensure_azurite).</summary>
+    public static string Azure => Environment.GetEnvironmentVariable("MARKETPLACE_TEST_AZURE")
+        ?? "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;BlobEndpoint=http://127.0.0.1:10000/devstoreaccount1;";
+
     public static AmazonS3Client S3Client() => new(new BasicAWSCredentials("S3RVER", "S3RVER"), new AmazonS3Config
     {
         ServiceURL = S3,
@@ -157,6 +161,34 @@ public class S3StoreFixture : MarketplaceFixture
     }
 }
 
+public class AzureStoreFixture : MarketplaceFixture
+{
+    public string Container { get; } = "mkt-" + Guid.NewGuid().ToString("n")[..12];
+    public override string BlobStoreKind => "azure";
+
+    private Azure.Storage.Blobs.BlobContainerClient Client => new(TestEnvironment.Azure, Container);
+
+    protected override async Task<Dictionary<string, string?>> BlobSettingsAsync()
+    {
+        await Client.CreateIfNotExistsAsync();
+        return new Dictionary<string, string?>
+        {
+            ["Blobs:Store"] = "azure",
+            ["Blobs:Azure:ConnectionString"] = TestEnvironment.Azure,
+            ["Blobs:Azure:Container"] = Container,
+        };
+    }
+
+    public override async Task<IReadOnlyList<string>> BlobKeysAsync()
+    {
+        var keys = new List<string>();
+        await foreach (var blob in Client.GetBlobsAsync()) keys.Add(blob.Name);
+        return keys.OrderBy(k => k, StringComparer.Ordinal).ToList();
+    }
+
+    protected override Task DropBlobsAsync() => Client.DeleteIfExistsAsync();
+}
+
 /// <summary>A host with the read cache on and a long lifetime: only the daemon's eviction can make reads fresh.</summary>
 public sealed class CachedReadsFixture : FileStoreFixture
 {
@@ -176,3 +208,6 @@ public sealed class FileStoreCollection : ICollectionFixture<FileStoreFixture>;
 
 [CollectionDefinition("s3 store")]
 public sealed class S3StoreCollection : ICollectionFixture<S3StoreFixture>;
+
+[CollectionDefinition("azure store")]
+public sealed class AzureStoreCollection : ICollectionFixture<AzureStoreFixture>;
