@@ -66,9 +66,11 @@ public static class EventCatalog
     private static CatalogedEvent Package<T>(string type, Func<T, string> name, Func<T, string?> subject) =>
         Of(type, e => "/packages/" + name(e), subject, stream: name, isLogLeaf: true);
 
-    /// <summary>A subscription event: source <c>/webhooks/{id}</c>, no subject, stream the subscription id.</summary>
+    /// <summary>
+    /// A subscription event: source <c>/webhooks/{id}</c>, no subject, stream <c>webhook-{id}</c> (the key the
+    /// subscription commands append to, so an imported subscription is the same stream as the original).
+    /// </summary>
     private static CatalogedEvent Webhook<T>(string type) where T : IWebhookEvent =>
-        Of<T>(type, e => "/webhooks/" + SubscriptionStream(e), _ => null, stream: e => SubscriptionStream(e), isLogLeaf: true);
-
-    private static string SubscriptionStream(IWebhookEvent e) => e.SubscriptionId.ToString("D");
+        Of<T>(type, e => "/webhooks/" + e.SubscriptionId.ToString("D"), _ => null,
+            stream: e => WebhookStreams.KeyOf(e.SubscriptionId), isLogLeaf: true);
 }

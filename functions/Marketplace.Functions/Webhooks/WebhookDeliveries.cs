@@ -104,7 +104,9 @@ public sealed class WebhookDeliveries(IDocumentStore store)
     /// Leases up to <paramref name="chains"/> chains whose first undone delivery is due and that nobody holds, earliest
     /// due first, in one statement: the lease row is taken by an insert whose conflict update only wins over an expired
     /// lease, so two dispatchers never hold one chain. Returns each claimed chain's first <paramref name="perChain"/>
-    /// undone deliveries in log order. Chains of <paramref name="disabled"/> subscriptions are left alone.
+    /// undone deliveries in log order. Chains of <paramref name="disabled"/> subscriptions are left alone. The lease rows
+    /// are inserted in key order, so two dispatchers claiming overlapping chains wait on each other instead of
+    /// deadlocking (40P01: each had locked one key the other wanted next).
     /// </summary>
     public async Task<IReadOnlyList<ChainClaim>> ClaimAsync(Guid holder, DateTimeOffset now, TimeSpan lease, int chains, int perChain, Guid[] disabled,
         CancellationToken ct)
@@ -127,6 +129,7 @@ public sealed class WebhookDeliveries(IDocumentStore store)
              ), claimed as (
                insert into {_leases} as l (subscription_id, order_key, holder, leased_until)
                select subscription_id, order_key, $4, $5 from heads
+               order by subscription_id, order_key
                on conflict (subscription_id, order_key) do update set holder = excluded.holder, leased_until = excluded.leased_until
                where l.leased_until <= $2
                returning l.subscription_id, l.order_key

@@ -68,6 +68,8 @@ public sealed class EventCatalogTests
         Assert.Equal("serde-json@1.0.0", EventCatalog.Find(typeof(VersionYanked))!.Subject(yanked));
         Assert.Equal("/webhooks/" + subscription.ToString("D"), EventCatalog.Find(typeof(WebhookRemoved))!.Source(removed));
         Assert.Null(EventCatalog.Find(typeof(WebhookRemoved))!.Subject(removed));
+        // The stream a mirror appends a subscription's events to is the one the subscription commands write.
+        Assert.Equal("webhook-" + subscription.ToString("D"), EventCatalog.Find(typeof(WebhookRemoved))!.Stream(removed));
         Assert.Null(EventCatalog.Find(typeof(Downloaded))!.Stream(downloaded));
     }
 
