@@ -37,6 +37,7 @@ param typesenseCollection string = 'packages'
 var suffix = uniqueString(resourceGroup().id, name)
 var storageName = take('st${replace(name, '-', '')}${suffix}', 24)
 var blobContainer = 'packages'
+var blobHost = '${storageName}.blob.${environment().suffixes.storage}'
 var keyVaultSecretsUser = '4633458b-17de-408a-b874-0445c86b69e6'
 
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
@@ -81,6 +82,83 @@ resource stagedUploadsExpiry 'Microsoft.Storage/storageAccounts/managementPolici
           }
         }
       ]
+    }
+  }
+}
+
+// Azure Front Door Standard in front of the blob service, for downloads only. The container stays private: Front
+// Door has no identity or key of its own and forwards each request's path and query (the app's read SAS for that one
+// blob) unchanged over HTTPS, so it can fetch only what the app signed. The app (Blobs__Azure__CdnBaseUrl) redirects a
+// download to https://<endpoint host>/packages/sha256/…?<SAS>, a SAS that is the same for every download of one blob
+// within a whole hour; the cache key is the path plus the SAS parameters, so one blob costs one origin fetch per hour
+// and edge, and a request without a SAS the storage account accepted never fills the cache. The route matches the
+// content-addressed path only: staged uploads (packages/uploads/…) and every other container have no route.
+resource frontDoor 'Microsoft.Cdn/profiles@2024-02-01' = {
+  name: 'afd-${name}-${suffix}'
+  location: 'global'
+  sku: { name: 'Standard_AzureFrontDoor' }
+  properties: {
+    originResponseTimeoutSeconds: 60
+  }
+}
+
+resource blobEndpoint 'Microsoft.Cdn/profiles/afdEndpoints@2024-02-01' = {
+  parent: frontDoor
+  name: 'blobs-${name}-${suffix}'
+  location: 'global'
+  properties: { enabledState: 'Enabled' }
+}
+
+resource blobOrigins 'Microsoft.Cdn/profiles/originGroups@2024-02-01' = {
+  parent: frontDoor
+  name: 'blob-storage'
+  properties: {
+    loadBalancingSettings: {
+      sampleSize: 4
+      successfulSamplesRequired: 3
+      additionalLatencyInMilliseconds: 50
+    }
+    // One origin, so no health probe: a probe carries no SAS, and the private container would refuse it.
+  }
+}
+
+resource blobOrigin 'Microsoft.Cdn/profiles/originGroups/origins@2024-02-01' = {
+  parent: blobOrigins
+  name: 'blob-service'
+  properties: {
+    hostName: blobHost
+    originHostHeader: blobHost
+    httpPort: 80
+    httpsPort: 443
+    priority: 1
+    weight: 1000
+    enabledState: 'Enabled'
+    enforceCertificateNameCheck: true
+  }
+}
+
+// The query parameters of the app's CDN download SAS (AzureBlobStore.CdnDownloadUrl): the cache key is these and the
+// path, so a query parameter anyone appends cannot split the cache; each SAS field is in it, so two SAS never share
+// an entry (tests check this list against the URLs the store makes).
+var cdnSasParameters = [ 'sv', 'spr', 'se', 'sr', 'sp', 'rscc', 'rscd', 'rsct', 'sig' ]
+
+resource blobRoute 'Microsoft.Cdn/profiles/afdEndpoints/routes@2024-02-01' = {
+  parent: blobEndpoint
+  name: 'package-blobs'
+  dependsOn: [ blobOrigin ]
+  properties: {
+    originGroup: { id: blobOrigins.id }
+    patternsToMatch: [ '/${blobContainer}/sha256/*' ]
+    supportedProtocols: [ 'Https' ]
+    httpsRedirect: 'Disabled'
+    forwardingProtocol: 'HttpsOnly'
+    linkToDefaultDomain: 'Enabled'
+    enabledState: 'Enabled'
+    cacheConfiguration: {
+      queryStringCachingBehavior: 'IncludeSpecifiedQueryStrings'
+      queryParameters: join(cdnSasParameters, ',')
+      // Package archives are compressed already.
+      compressionSettings: { isCompressionEnabled: false }
     }
   }
 }
@@ -144,6 +222,7 @@ var commonSettings = [
   { name: 'Blobs__Store', value: 'azure' }
   { name: 'Blobs__Azure__ConnectionString', value: '@Microsoft.KeyVault(SecretUri=${blobConnectionSecret.properties.secretUri})' }
   { name: 'Blobs__Azure__Container', value: packagesContainer.name }
+  { name: 'Blobs__Azure__CdnBaseUrl', value: 'https://${blobEndpoint.properties.hostName}' }
   { name: 'Typesense__Url', value: typesenseUrl }
   { name: 'Typesense__Collection', value: typesenseCollection }
   { name: 'Registry__SigningKey', value: '@Microsoft.KeyVault(SecretUri=${registryKeySecret.properties.secretUri})' }
@@ -205,3 +284,4 @@ resource secretsUser 'Microsoft.Authorization/roleAssignments@2022-04-01' = [for
 
 output apiUrl string = 'https://${sites[0].properties.defaultHostName}'
 output projectionsApp string = sites[1].name
+output cdnUrl string = 'https://${blobEndpoint.properties.hostName}'

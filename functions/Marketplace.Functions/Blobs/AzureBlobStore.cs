@@ -13,6 +13,19 @@ public sealed class AzureBlobOptions
     /// <summary>A storage account connection string with the account key (it signs the SAS URLs); Azurite's in development.</summary>
     public string ConnectionString { get; set; } = "";
     public string Container { get; set; } = "";
+    /// <summary>
+    /// When set (Azure Front Door in front of the storage account), downloads of published blobs redirect to
+    /// <c>{CdnBaseUrl}/{container}/sha256/…</c> with a read SAS that stays the same for a whole
+    /// <see cref="AzureBlobStore.CdnUrlBucket"/>, so the CDN can cache it; staged uploads never go through it.
+    /// </summary>
+    public string? CdnBaseUrl { get; set; }
+
+    /// <summary>https with a host and nothing after it (the CDN forwards the blob's path unchanged); http only on loopback (tests).</summary>
+    public static bool IsCdnBaseUrl(string url) =>
+        Uri.TryCreate(url, UriKind.Absolute, out var uri) && uri.UserInfo.Length == 0 && uri.Query.Length == 0
+        && uri.Fragment.Length == 0 && uri.AbsolutePath == "/" && !url.Contains('?', StringComparison.Ordinal) && !url.Contains('#', StringComparison.Ordinal)
+        && (uri.Scheme == Uri.UriSchemeHttps
+            || (uri.Scheme == Uri.UriSchemeHttp && (uri.IsLoopback || (IPAddress.TryParse(uri.Host, out var ip) && IPAddress.IsLoopback(ip)))));
 }
 
 /// <summary>
@@ -21,9 +34,18 @@ public sealed class AzureBlobOptions
 /// </summary>
 public sealed class AzureBlobStore : IBlobStore, IBlobInventory
 {
+    /// <summary>
+    /// The CDN download URL of a blob is the same for every download within one bucket (whole hours, UTC): its
+    /// SAS expires at the end of the bucket after the current one (so it is valid for one to two hours) and tells
+    /// the CDN and clients to cache for one bucket, so no cached copy outlives the SAS it was fetched with.
+    /// </summary>
+    public static readonly TimeSpan CdnUrlBucket = TimeSpan.FromHours(1);
+
     private readonly BlobContainerClient _container;
     private readonly TimeProvider _time;
     private readonly bool _http;
+    private readonly string? _cdn;
+    private readonly string _service;
 
     public AzureBlobStore(AzureBlobOptions options, TimeProvider time)
     {
@@ -33,6 +55,10 @@ public sealed class AzureBlobStore : IBlobStore, IBlobInventory
         if (!_container.CanGenerateSasUri)
             throw new InvalidOperationException("Blobs:Azure:ConnectionString carries no account key: it cannot sign SAS URLs.");
         _http = _container.Uri.Scheme == Uri.UriSchemeHttp;
+        _cdn = string.IsNullOrWhiteSpace(options.CdnBaseUrl) ? null : options.CdnBaseUrl.TrimEnd('/');
+        // The account's URL (Azurite's carries the account name as its first path segment): the part of a blob URL
+        // the CDN host replaces.
+        _service = _container.Uri.AbsoluteUri.TrimEnd('/')[..^(_container.Name.Length + 1)];
     }
 
     private static string UploadKey(string sha256) => "uploads/" + Digest.BlobKey(sha256);
@@ -130,10 +156,39 @@ public sealed class AzureBlobStore : IBlobStore, IBlobInventory
 
     public Uri GetDownloadUrl(string sha256, string fileName, TimeSpan lifetime, Uri requestBase)
     {
+        if (_cdn is not null)
+            return CdnDownloadUrl(sha256, fileName);
         var sas = Sas(Digest.BlobKey(sha256), BlobSasPermissions.Read, lifetime);
         sas.ContentDisposition = $"attachment; filename=\"{fileName}\"";
         sas.ContentType = "application/octet-stream";
         return _container.GetBlobClient(Digest.BlobKey(sha256)).GenerateSasUri(sas);
+    }
+
+    /// <summary>
+    /// The blob's own URL under the CDN host, with a read SAS for that one blob that is the same for every download
+    /// within the current <see cref="CdnUrlBucket"/>: Front Door caches by these SAS parameters, so one blob costs
+    /// one origin fetch per bucket and edge instead of one per download. The container stays private: Front Door
+    /// has no rights of its own, and only requests carrying a SAS the storage account accepts fill its cache.
+    /// </summary>
+    private Uri CdnDownloadUrl(string sha256, string fileName)
+    {
+        var now = _time.GetUtcNow().UtcTicks;
+        var bucketStart = new DateTimeOffset(now - now % CdnUrlBucket.Ticks, TimeSpan.Zero);
+        // No start time: nothing to gain (the blob is public through the API anyway) and a storage clock a little
+        // behind ours would refuse a fresh URL.
+        var sas = new BlobSasBuilder(BlobSasPermissions.Read, bucketStart + 2 * CdnUrlBucket)
+        {
+            BlobContainerName = _container.Name,
+            BlobName = Digest.BlobKey(sha256),
+            Resource = "b",
+            Protocol = _http ? SasProtocol.HttpsAndHttp : SasProtocol.Https,
+            ContentDisposition = $"attachment; filename=\"{fileName}\"",
+            ContentType = "application/octet-stream",
+            // A blob's bytes never change (content addressing); the age limit keeps cached copies within the SAS's life.
+            CacheControl = $"public, max-age={(long)CdnUrlBucket.TotalSeconds}, immutable",
+        };
+        var origin = _container.GetBlobClient(Digest.BlobKey(sha256)).GenerateSasUri(sas).AbsoluteUri;
+        return new Uri(_cdn + origin[_service.Length..]);
     }
 
     public PresignedUpload PresignUpload(string sha256, long size, TimeSpan lifetime, Uri requestBase)

@@ -31,6 +31,8 @@ public static class BlobStorage
                     throw new InvalidOperationException("Blobs:Store is 'azure' but Blobs:Azure:ConnectionString is not set.");
                 if (!IsContainerName(azure.Container))
                     throw new InvalidOperationException($"Blobs:Store is 'azure' but Blobs:Azure:Container ('{azure.Container}') is not a container name (3-63 lowercase letters, digits and single hyphens).");
+                if (!string.IsNullOrWhiteSpace(azure.CdnBaseUrl) && !AzureBlobOptions.IsCdnBaseUrl(azure.CdnBaseUrl))
+                    throw new InvalidOperationException($"Blobs:Azure:CdnBaseUrl ('{azure.CdnBaseUrl}') must be an absolute https URL of the CDN host with no path, query or credentials (http only on a loopback host).");
                 try
                 {
                     // Parsed here (no request is made): a malformed connection string fails at startup with this message.

@@ -110,6 +110,55 @@ public sealed class AzureFunctionsTests(HttpFunctionFixture fixture)
     }
 
     [Fact]
+    public void main_bicep_puts_front_door_before_the_content_addressed_blobs_only_and_gives_the_app_its_url()
+    {
+        var arm = Arm();
+        var resources = arm.GetProperty("resources").EnumerateArray().ToList();
+        JsonElement Of(string type) => Assert.Single(resources, r => r.GetProperty("type").GetString() == type);
+        var profile = Of("Microsoft.Cdn/profiles");
+        Assert.Equal("Standard_AzureFrontDoor", profile.GetProperty("sku").GetProperty("name").GetString());
+        Of("Microsoft.Cdn/profiles/afdEndpoints");
+        Of("Microsoft.Cdn/profiles/originGroups");
+        var origin = Of("Microsoft.Cdn/profiles/originGroups/origins").GetProperty("properties");
+        Assert.Equal("[variables('blobHost')]", origin.GetProperty("hostName").GetString());
+        Assert.Equal("[variables('blobHost')]", origin.GetProperty("originHostHeader").GetString());
+        Assert.True(origin.GetProperty("enforceCertificateNameCheck").GetBoolean());
+        Assert.Contains("var blobHost = '${storageName}.blob.${environment().suffixes.storage}'", Repository.Read("infra", "azure", "main.bicep"), StringComparison.Ordinal);
+
+        // One route, HTTPS only end to end, for the content-addressed blobs of the packages container and nothing
+        // else: staged uploads (packages/uploads/…) are never reachable through the CDN.
+        var route = Of("Microsoft.Cdn/profiles/afdEndpoints/routes").GetProperty("properties");
+        Assert.Equal("packages", arm.GetProperty("variables").GetProperty("blobContainer").GetString());
+        Assert.Equal(["[format('/{0}/sha256/*', variables('blobContainer'))]"], Names(route.GetProperty("patternsToMatch")));
+        Assert.Equal(["Https"], Names(route.GetProperty("supportedProtocols")));
+        Assert.Equal("HttpsOnly", route.GetProperty("forwardingProtocol").GetString());
+        Assert.False(route.TryGetProperty("originPath", out _), "the CDN path is the blob's path on the account, so the SAS signs it unchanged");
+        var cache = route.GetProperty("cacheConfiguration");
+        Assert.False(cache.GetProperty("compressionSettings").GetProperty("isCompressionEnabled").GetBoolean());
+        Assert.Equal("IncludeSpecifiedQueryStrings", cache.GetProperty("queryStringCachingBehavior").GetString());
+        Assert.Equal("[join(variables('cdnSasParameters'), ',')]", cache.GetProperty("queryParameters").GetString());
+
+        // The cache key holds every parameter of the SAS the app puts on a CDN download URL, and nothing else.
+        var store = new Marketplace.Functions.Blobs.AzureBlobStore(new Marketplace.Functions.Blobs.AzureBlobOptions
+        {
+            ConnectionString = TestEnvironment.Azure, Container = "packages", CdnBaseUrl = "https://cdn.example.test",
+        }, TimeProvider.System);
+        var url = store.GetDownloadUrl(new string('a', 64), "pkg-1.0.0", TimeSpan.FromMinutes(5), new Uri("http://localhost"));
+        Assert.Equal($"/packages/{Marketplace.Blobs.Digest.BlobKey(new string('a', 64))}", url.AbsolutePath);
+        var emitted = System.Web.HttpUtility.ParseQueryString(url.Query).AllKeys.Select(k => k!).Order(StringComparer.Ordinal);
+        Assert.Equal(emitted, Names(arm.GetProperty("variables").GetProperty("cdnSasParameters")).Order(StringComparer.Ordinal));
+
+        // Both apps are told the endpoint's host; the deployment outputs it.
+        var bicep = Repository.Read("infra", "azure", "main.bicep");
+        var lines = bicep.Split('\n').Select(l => l.Trim()).Where(l => l.Contains("Blobs__Azure__CdnBaseUrl", StringComparison.Ordinal) && !l.StartsWith("//", StringComparison.Ordinal)).ToList();
+        Assert.Equal(["{ name: 'Blobs__Azure__CdnBaseUrl', value: 'https://${blobEndpoint.properties.hostName}' }"], lines);
+        Assert.True(bicep.IndexOf(lines[0], StringComparison.Ordinal) < bicep.IndexOf("var httpFunctions", StringComparison.Ordinal), "in commonSettings");
+        var output = arm.GetProperty("outputs").GetProperty("cdnUrl").GetProperty("value").GetString()!;
+        Assert.StartsWith("[format('https://{0}', reference(resourceId('Microsoft.Cdn/profiles/afdEndpoints'", output, StringComparison.Ordinal);
+        Assert.EndsWith(".hostName)]", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void main_bicep_runs_the_isolated_worker_with_secrets_from_key_vault()
     {
         var site = Arm().GetProperty("resources").EnumerateArray().Single(r => r.GetProperty("type").GetString() == "Microsoft.Web/sites");
