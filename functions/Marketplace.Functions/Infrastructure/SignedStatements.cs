@@ -1,26 +1,46 @@
 using Marketplace.Functions.Packages;
-using Marketplace.Functions.Packages.Yanking;
 using Marketplace.Functions.Protection;
 using Marketplace.Signing;
 
 namespace Marketplace.Functions.Infrastructure;
 
+/// <summary>The body of a signed request: a DSSE envelope and the signer's public key.</summary>
+public interface ISignedBody
+{
+    DsseEnvelope? Envelope { get; }
+    string? PublicKey { get; }
+}
+
+/// <summary>A signed management request (yank, owners, trusted publishers, webhooks).</summary>
+public sealed record SignedRequest(DsseEnvelope? Envelope, string? PublicKey) : ISignedBody;
+
 /// <summary>
-/// The one reading of a signed management request (<c>{envelope, publicKey}</c>): the bounded body, the DSSE
-/// verification of the statement, then the per-key charge of the operation's quota — in that order, so a statement
-/// that does not verify costs no key anything.
+/// The one reading of a signed request: the bounded body, the DSSE verification of the statement, then the per-key
+/// charge of the operation's quota — in that order, so a statement that does not verify costs no key anything.
 /// </summary>
 public static class SignedStatements
 {
+    /// <summary>A management request (<c>{envelope, publicKey}</c>, at most <see cref="Limits.MaxRequestBytes"/>).</summary>
     public static async Task<Outcome<VerifiedStatement<T>>> ReadAsync<T>(HttpContext http, string payloadType, RateLimitedOperation operation,
         Limits limits, TimeProvider time, KeyRateLimiter keyLimits, CancellationToken ct) where T : class, IStatement
     {
-        var body = await BoundedJson.ReadAsync<SignedRequest>(http.Request, limits.MaxRequestBytes, ct);
+        var read = await ReadAsync<SignedRequest, T>(http, limits.MaxRequestBytes, payloadType, operation, time, keyLimits, ct);
+        if (read.Error is { } error) return error;
+        return read.Value.Verified;
+    }
+
+    /// <summary>A signed body that carries more than the envelope (a publish's inline blob and certificate).</summary>
+    public static async Task<Outcome<(TBody Body, VerifiedStatement<T> Verified)>> ReadAsync<TBody, T>(HttpContext http, long maxBytes,
+        string payloadType, RateLimitedOperation operation, TimeProvider time, KeyRateLimiter keyLimits, CancellationToken ct)
+        where TBody : class, ISignedBody where T : class, IStatement
+    {
+        var body = await BoundedJson.ReadAsync<TBody>(http.Request, maxBytes, ct);
         if (body.Error is { } bodyError) return bodyError;
-        var verified = StatementVerifier.Verify<T>(body.Value!.Envelope, body.Value.PublicKey, payloadType, time.GetUtcNow());
+        var request = body.Value!;
+        var verified = StatementVerifier.Verify<T>(request.Envelope, request.PublicKey, payloadType, time.GetUtcNow());
         if (verified.Error is { } statementError) return statementError;
         var v = verified.Value!;
         if (keyLimits.Charge(http, operation, v.Signer.KeyId, v.StatementId) is { } limited) return limited;
-        return v;
+        return (request, v);
     }
 }

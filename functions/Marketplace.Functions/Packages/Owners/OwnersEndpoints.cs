@@ -1,7 +1,6 @@
 using Marketplace.Functions.Infrastructure;
 using Marketplace.Functions.Observability;
 using Marketplace.Functions.Protection;
-using Marketplace.Functions.Packages.Yanking;
 using Marketplace.Packages;
 using Marketplace.Signing;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -45,32 +44,15 @@ public static class OwnersEndpoints
         var read = await SignedStatements.ReadAsync<OwnersStatement>(http, PayloadTypes.Owners, RateLimitedOperation.Owners, limits, time, keyLimits, ct);
         if (read.Error is { } readError) return readError.ToProblem();
         var (statement, signer, _, statementId) = read.Value!;
-        if (statement.Action is not ("add" or "remove"))
-            return DomainError.InvalidStatement("action must be 'add' or 'remove'.").ToProblem();
-        if (PackageName.Normalize(statement.Name).Value != normalized.Value)
-            return DomainError.StatementMismatch($"The statement names '{statement.Name}', the path '{name}'.").ToProblem();
+        var change = PackageStatements.ChangeOwner(statement, normalized.Value!, name, signer);
+        if (change.Error is { } invalid) return invalid.ToProblem();
+        var command = change.Value!;
 
-        var add = statement.Action == "add";
-        string? publicKey = null;
-        if (add || statement.PublicKey is not null)
-        {
-            var key = OwnerKey.Parse(statement.PublicKey);
-            if (key.Error is { } keyError) return keyError.ToProblem();
-            if (key.Value!.KeyId != statement.KeyId)
-                return DomainError.InvalidStatement($"keyId {statement.KeyId} is not the id of the statement's publicKey ({key.Value.KeyId}).").ToProblem();
-            publicKey = key.Value.PublicKey;
-        }
-        else if (statement.KeyId is not { Length: 40 } || !statement.KeyId.StartsWith("ed25519:", StringComparison.Ordinal) || !statement.KeyId[8..].All(char.IsAsciiHexDigitLower))
-        {
-            return DomainError.InvalidStatement("keyId must be 'ed25519:' followed by 32 lowercase hex characters.").ToProblem();
-        }
-
-        var command = new PackageDecider.ChangeOwner(normalized.Value!, add, statement.KeyId, publicKey, signer);
         var outcome = await commands.HandleAsync(normalized.Value!,
             new StatementReceipt(statementId, PayloadTypes.Owners, normalized.Value!, signer.KeyId, default), http.Id(),
             (state, now) => PackageDecider.Decide(state, command, now), beforeCommit: null, ct);
         if (outcome.Error is { } refused) return refused.ToProblem();
-        if (outcome.Value!.Events.Count > 0) MarketplaceMetrics.OwnerChanged(add);
+        if (outcome.Value!.Events.Count > 0) MarketplaceMetrics.OwnerChanged(command.Add);
         return TypedResults.Ok(Describe(outcome.Value.State!));
     }
 

@@ -1,7 +1,6 @@
 using Marketplace.Functions.Events;
 using Marketplace.Functions.Infrastructure;
 using Marketplace.Functions.Packages;
-using Marketplace.Functions.Packages.Yanking;
 using Marketplace.Functions.Protection;
 using Marketplace.Signing;
 using Marketplace.Webhooks;
@@ -24,13 +23,10 @@ public static class WebhookStatementEndpoint
     public static async Task<Results<Created<WebhookCreatedView>, Ok<WebhookView>, Ok<RedeliveryView>, ProblemHttpResult>> Handle(
         HttpContext http, WebhookCommands commands, WebhookOptions options, Limits limits, TimeProvider time, KeyRateLimiter keyLimits, CancellationToken ct)
     {
-        var body = await BoundedJson.ReadAsync<SignedRequest>(http.Request, limits.MaxRequestBytes, ct);
-        if (body.Error is { } bodyError) return bodyError.ToProblem();
-        var verified = StatementVerifier.Verify<WebhookStatement>(body.Value!.Envelope, body.Value.PublicKey, PayloadTypes.Webhook, time.GetUtcNow());
-        if (verified.Error is { } statementError) return statementError.ToProblem();
-        var (statement, signer, _, statementId) = verified.Value!;
         // Webhook statements share the owners quota: both are management statements of an owner key.
-        if (keyLimits.Charge(http, RateLimitedOperation.Owners, signer.KeyId, statementId) is { } limited) return limited.ToProblem();
+        var read = await SignedStatements.ReadAsync<WebhookStatement>(http, PayloadTypes.Webhook, RateLimitedOperation.Owners, limits, time, keyLimits, ct);
+        if (read.Error is { } readError) return readError.ToProblem();
+        var (statement, signer, _, statementId) = read.Value!;
 
         var known = RegistryCloudEvents.Types.ToHashSet(StringComparer.Ordinal);
         var request = WebhookRules.Validate(statement, known, options.AllowPrivateNetworks, options.MaxUrlLength);
