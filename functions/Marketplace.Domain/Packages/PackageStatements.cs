@@ -59,10 +59,10 @@ public static class PackageStatements
         if (add || s.PublicKey is not null)
         {
             var key = OwnerKey.Parse(s.PublicKey);
-            if (key.Error is { } keyError) return keyError;
-            if (key.Value!.KeyId != s.KeyId)
-                return DomainError.InvalidStatement($"keyId {s.KeyId} is not the id of the statement's publicKey ({key.Value.KeyId}).");
-            publicKey = key.Value.PublicKey;
+            if (!key.TryGet(out var ownerKey, out var keyError)) return keyError;
+            if (ownerKey.KeyId != s.KeyId)
+                return DomainError.InvalidStatement($"keyId {s.KeyId} is not the id of the statement's publicKey ({ownerKey.KeyId}).");
+            publicKey = ownerKey.PublicKey;
         }
         else if (s.KeyId is not { Length: 40 } || !s.KeyId.StartsWith("ed25519:", StringComparison.Ordinal) || !s.KeyId[8..].All(char.IsAsciiHexDigitLower))
         {
@@ -77,8 +77,7 @@ public static class PackageStatements
     public static Outcome<PackageDecider.CertifiedKey> Certify(DsseEnvelope envelope, string name, OwnerKey signer, OwnerKey registryKey, DateTimeOffset now)
     {
         var verified = PublisherCertificate.Verify(envelope, registryKey, now);
-        if (verified.Error is { } error) return error;
-        var certificate = verified.Value!;
+        if (!verified.TryGet(out var certificate, out var error)) return error;
         if (certificate.Name != name)
             return DomainError.InvalidCertificate($"the certificate is for package {certificate.Name}, not {name}.");
         if (certificate.KeyId != signer.KeyId || certificate.PublicKey != signer.PublicKey)

@@ -25,8 +25,8 @@ public static class SignedStatements
         Limits limits, TimeProvider time, KeyRateLimiter keyLimits, CancellationToken ct) where T : class, IStatement
     {
         var read = await ReadAsync<SignedRequest, T>(http, limits.MaxRequestBytes, payloadType, operation, time, keyLimits, ct);
-        if (read.Error is { } error) return error;
-        return read.Value.Verified;
+        if (!read.TryGet(out var signed, out var error)) return error;
+        return signed.Verified;
     }
 
     /// <summary>A signed body that carries more than the envelope (a publish's inline blob and certificate).</summary>
@@ -35,11 +35,9 @@ public static class SignedStatements
         where TBody : class, ISignedBody where T : class, IStatement
     {
         var body = await BoundedJson.ReadAsync<TBody>(http.Request, maxBytes, ct);
-        if (body.Error is { } bodyError) return bodyError;
-        var request = body.Value!;
+        if (!body.TryGet(out var request, out var bodyError)) return bodyError;
         var verified = StatementVerifier.Verify<T>(request.Envelope, request.PublicKey, payloadType, time.GetUtcNow());
-        if (verified.Error is { } statementError) return statementError;
-        var v = verified.Value!;
+        if (!verified.TryGet(out var v, out var statementError)) return statementError;
         if (keyLimits.Charge(http, operation, v.Signer.KeyId, v.StatementId) is { } limited) return limited;
         return (request, v);
     }

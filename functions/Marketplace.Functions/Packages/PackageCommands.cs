@@ -33,9 +33,7 @@ public sealed class PackageCommands(IDocumentStore store, EventWrites writes)
         {
             var stream = await session.Events.FetchForWriting<PackageState>(name, token);
             var decision = decide(stream.Aggregate, now);
-            if (decision.Error is { } refused)
-                return refused;
-            var events = decision.Value!;
+            if (!decision.TryGet(out var events, out var refused)) return refused;
             if (!prepared && beforeCommit is not null && events.Length > 0)
             {
                 if (await beforeCommit(token) is { } failed) return failed;

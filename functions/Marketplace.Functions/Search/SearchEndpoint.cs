@@ -25,11 +25,11 @@ public static class SearchEndpoint
         string? sort, string? limit, string? offset, HttpContext http, IPackageSearch search, CancellationToken ct)
     {
         var query = SearchQuery.Create(q, category, keyword, author, license, minDownloads, sort, limit, offset);
-        if (query.Error is { } error) return error.ToProblem();
+        if (!query.TryGet(out var searchQuery, out var error)) return error.ToProblem();
         SearchResult result;
         try
         {
-            result = await search.SearchAsync(query.Value!, ct);
+            result = await search.SearchAsync(searchQuery, ct);
         }
         catch (SearchUnavailableException e)
         {
@@ -45,11 +45,11 @@ public static class SearchEndpoint
     public static async Task<Results<Ok<SuggestResult>, ProblemHttpResult>> Suggest(string? q, HttpContext http, IPackageSearch search, CancellationToken ct)
     {
         var query = SuggestQuery.Create(q);
-        if (query.Error is { } error) return error.ToProblem();
+        if (!query.TryGet(out var searchQuery, out var error)) return error.ToProblem();
         SuggestResult result;
         try
         {
-            result = await search.SuggestAsync(query.Value!, ct);
+            result = await search.SuggestAsync(searchQuery, ct);
         }
         catch (SearchUnavailableException e)
         {

@@ -28,32 +28,29 @@ public static class OwnersEndpoints
 
     public static async Task<Results<Ok<OwnersResponse>, ProblemHttpResult>> List(string name, PackageCommands commands, CancellationToken ct)
     {
-        var normalized = PackageName.Normalize(name);
-        if (normalized.Error is { } nameError) return nameError.ToProblem();
-        var state = await commands.LoadAsync(normalized.Value!, ct);
+        if (!PackageName.Normalize(name).TryGet(out var normalized, out var nameError)) return nameError.ToProblem();
+        var state = await commands.LoadAsync(normalized, ct);
         return state is null
-            ? DomainError.NotFound($"Package {normalized.Value} does not exist.").ToProblem()
+            ? DomainError.NotFound($"Package {normalized} does not exist.").ToProblem()
             : TypedResults.Ok(Describe(state));
     }
 
     public static async Task<Results<Ok<OwnersResponse>, ProblemHttpResult>> Change(
         string name, HttpContext http, PackageCommands commands, Limits limits, TimeProvider time, KeyRateLimiter keyLimits, CancellationToken ct)
     {
-        var normalized = PackageName.Normalize(name);
-        if (normalized.Error is { } nameError) return nameError.ToProblem();
+        if (!PackageName.Normalize(name).TryGet(out var normalized, out var nameError)) return nameError.ToProblem();
         var read = await SignedStatements.ReadAsync<OwnersStatement>(http, PayloadTypes.Owners, RateLimitedOperation.Owners, limits, time, keyLimits, ct);
-        if (read.Error is { } readError) return readError.ToProblem();
-        var (statement, signer, _, statementId) = read.Value!;
-        var change = PackageStatements.ChangeOwner(statement, normalized.Value!, name, signer);
-        if (change.Error is { } invalid) return invalid.ToProblem();
-        var command = change.Value!;
+        if (!read.TryGet(out var verified, out var readError)) return readError.ToProblem();
+        var (statement, signer, _, statementId) = verified;
+        var change = PackageStatements.ChangeOwner(statement, normalized, name, signer);
+        if (!change.TryGet(out var command, out var invalid)) return invalid.ToProblem();
 
-        var outcome = await commands.HandleAsync(normalized.Value!,
-            new StatementReceipt(statementId, PayloadTypes.Owners, normalized.Value!, signer.KeyId, default), http.Id(),
+        var outcome = await commands.HandleAsync(normalized,
+            new StatementReceipt(statementId, PayloadTypes.Owners, normalized, signer.KeyId, default), http.Id(),
             (state, now) => PackageDecider.Decide(state, command, now), beforeCommit: null, ct);
-        if (outcome.Error is { } refused) return refused.ToProblem();
-        if (outcome.Value!.Events.Count > 0) MarketplaceMetrics.OwnerChanged(command.Add);
-        return TypedResults.Ok(Describe(outcome.Value.State!));
+        if (!outcome.TryGet(out var appended, out var refused)) return refused.ToProblem();
+        if (appended.Events.Count > 0) MarketplaceMetrics.OwnerChanged(command.Add);
+        return TypedResults.Ok(Describe(appended.State!));
     }
 
     private static OwnersResponse Describe(PackageState state) =>

@@ -30,23 +30,21 @@ public static class PublishEndpoint
         string name, string version, HttpContext http, PackageCommands commands, IBlobStore blobs, Limits limits, TimeProvider time,
         KeyRateLimiter keyLimits, Registry.RegistryKey registryKey, CancellationToken ct)
     {
-        var normalized = PackageName.Normalize(name);
-        if (normalized.Error is { } nameError) return nameError.ToProblem();
-        var semver = SemanticVersion.Parse(version);
-        if (semver.Error is { } versionError) return versionError.ToProblem();
+        if (!PackageName.Normalize(name).TryGet(out var normalized, out var nameError)) return nameError.ToProblem();
+        if (!SemanticVersion.Parse(version).TryGet(out var semver, out var versionError)) return versionError.ToProblem();
 
         var read = await SignedStatements.ReadAsync<PublishRequest, PublishStatement>(http, limits.MaxPublishRequestBytes, PayloadTypes.Publish,
             RateLimitedOperation.Publish, time, keyLimits, ct);
-        if (read.Error is { } readError) return readError.ToProblem();
-        var (request, (statement, signer, envelope, statementId)) = read.Value;
+        if (!read.TryGet(out var signed, out var readError)) return readError.ToProblem();
+        var (request, (statement, signer, envelope, statementId)) = signed;
 
-        if (PackageStatements.CheckPublish(statement, name, semver.Value!, limits.MaxBlobBytes) is { } mismatch) return mismatch.ToProblem();
+        if (PackageStatements.CheckPublish(statement, name, semver, limits.MaxBlobBytes) is { } mismatch) return mismatch.ToProblem();
         PackageDecider.CertifiedKey? certified = null;
         if (request.Certificate is { } certificate)
         {
-            var certify = PackageStatements.Certify(certificate, normalized.Value!, signer, registryKey.Public, time.GetUtcNow());
-            if (certify.Error is { } certificateError) return certificateError.ToProblem();
-            certified = certify.Value;
+            var certify = PackageStatements.Certify(certificate, normalized, signer, registryKey.Public, time.GetUtcNow());
+            if (!certify.TryGet(out var certifiedKey, out var certificateError)) return certificateError.ToProblem();
+            certified = certifiedKey;
         }
 
         byte[]? inline = null;
@@ -63,13 +61,13 @@ public static class PublishEndpoint
             // Its SHA-256 is checked once, by the blob store, before anything is written.
         }
 
-        var command = new PackageDecider.Publish(normalized.Value!, name, semver.Value!, statement.Sha256, statement.Size, statement.Manifest, signer, envelope)
+        var command = new PackageDecider.Publish(normalized, name, semver, statement.Sha256, statement.Size, statement.Manifest, signer, envelope)
         {
             Certified = certified,
         };
         var outcome = await commands.HandleAsync(
-            normalized.Value!,
-            new StatementReceipt(statementId, PayloadTypes.Publish, normalized.Value!, signer.KeyId, default),
+            normalized,
+            new StatementReceipt(statementId, PayloadTypes.Publish, normalized, signer.KeyId, default),
             http.Id(),
             (state, now) => PackageDecider.Decide(state, command, now),
             async token =>
@@ -88,11 +86,11 @@ public static class PublishEndpoint
                 };
             },
             ct);
-        if (outcome.Error is { } refused) return refused.ToProblem();
+        if (!outcome.TryGet(out var appended, out var refused)) return refused.ToProblem();
         MarketplaceMetrics.Published();
 
-        var key = semver.Value!.Key;
-        return TypedResults.Created($"/v1/packages/{normalized.Value}/{key}",
-            new PublishResponse(normalized.Value!, semver.Value.Text, statement.Sha256, outcome.Value!.Sequence));
+        var key = semver.Key;
+        return TypedResults.Created($"/v1/packages/{normalized}/{key}",
+            new PublishResponse(normalized, semver.Text, statement.Sha256, appended.Sequence));
     }
 }

@@ -26,22 +26,19 @@ public static class YankEndpoint
         string name, string version, HttpContext http, PackageCommands commands, Limits limits, TimeProvider time,
         KeyRateLimiter keyLimits, CancellationToken ct)
     {
-        var normalized = PackageName.Normalize(name);
-        if (normalized.Error is { } nameError) return nameError.ToProblem();
-        var semver = SemanticVersion.Parse(version);
-        if (semver.Error is { } versionError) return versionError.ToProblem();
+        if (!PackageName.Normalize(name).TryGet(out var normalized, out var nameError)) return nameError.ToProblem();
+        if (!SemanticVersion.Parse(version).TryGet(out var semver, out var versionError)) return versionError.ToProblem();
         var read = await SignedStatements.ReadAsync<YankStatement>(http, PayloadTypes.Yank, RateLimitedOperation.Yank, limits, time, keyLimits, ct);
-        if (read.Error is { } readError) return readError.ToProblem();
-        var (statement, signer, _, statementId) = read.Value!;
-        var yank = PackageStatements.Yank(statement, normalized.Value!, name, semver.Value!, version, signer);
-        if (yank.Error is { } invalid) return invalid.ToProblem();
-        var command = yank.Value!;
+        if (!read.TryGet(out var verified, out var readError)) return readError.ToProblem();
+        var (statement, signer, _, statementId) = verified;
+        var yank = PackageStatements.Yank(statement, normalized, name, semver, version, signer);
+        if (!yank.TryGet(out var command, out var invalid)) return invalid.ToProblem();
 
-        var outcome = await commands.HandleAsync(normalized.Value!,
-            new StatementReceipt(statementId, PayloadTypes.Yank, normalized.Value!, signer.KeyId, default), http.Id(),
+        var outcome = await commands.HandleAsync(normalized,
+            new StatementReceipt(statementId, PayloadTypes.Yank, normalized, signer.KeyId, default), http.Id(),
             (state, now) => PackageDecider.Decide(state, command, now), beforeCommit: null, ct);
-        if (outcome.Error is { } refused) return refused.ToProblem();
-        if (outcome.Value!.Events.Count > 0) MarketplaceMetrics.YankChanged(command.Yanked);
-        return TypedResults.Ok(new YankResponse(normalized.Value!, command.Version.Key, command.Yanked, command.Reason, outcome.Value!.Sequence));
+        if (!outcome.TryGet(out var appended, out var refused)) return refused.ToProblem();
+        if (appended.Events.Count > 0) MarketplaceMetrics.YankChanged(command.Yanked);
+        return TypedResults.Ok(new YankResponse(normalized, command.Version.Key, command.Yanked, command.Reason, appended.Sequence));
     }
 }

@@ -31,30 +31,28 @@ public static class TrustedPublishersEndpoints
 
     public static async Task<Results<Ok<TrustedPublishersResponse>, ProblemHttpResult>> List(string name, PackageCommands commands, CancellationToken ct)
     {
-        var normalized = PackageName.Normalize(name);
-        if (normalized.Error is { } nameError) return nameError.ToProblem();
-        var state = await commands.LoadAsync(normalized.Value!, ct);
+        if (!PackageName.Normalize(name).TryGet(out var normalized, out var nameError)) return nameError.ToProblem();
+        var state = await commands.LoadAsync(normalized, ct);
         return state is null
-            ? DomainError.NotFound($"Package {normalized.Value} does not exist.").ToProblem()
+            ? DomainError.NotFound($"Package {normalized} does not exist.").ToProblem()
             : TypedResults.Ok(Describe(state));
     }
 
     public static async Task<Results<Ok<TrustedPublishersResponse>, ProblemHttpResult>> Change(string name, HttpContext http, PackageCommands commands,
         TrustedPublishingOptions options, Limits limits, TimeProvider time, KeyRateLimiter keyLimits, CancellationToken ct)
     {
-        var normalized = PackageName.Normalize(name);
-        if (normalized.Error is { } nameError) return nameError.ToProblem();
+        if (!PackageName.Normalize(name).TryGet(out var normalized, out var nameError)) return nameError.ToProblem();
         var read = await SignedStatements.ReadAsync<TrustedPublisherStatement>(http, PayloadTypes.TrustedPublisher, RateLimitedOperation.Owners, limits, time, keyLimits, ct);
-        if (read.Error is { } readError) return readError.ToProblem();
-        var (s, signer, _, statementId) = read.Value!;
-        var decide = PackageStatements.TrustedPublishers(s, normalized.Value!, name, signer, issuer => options.Find(issuer) is not null);
-        if (decide.Error is { } invalid) return invalid.ToProblem();
+        if (!read.TryGet(out var verified, out var readError)) return readError.ToProblem();
+        var (s, signer, _, statementId) = verified;
+        var decide = PackageStatements.TrustedPublishers(s, normalized, name, signer, issuer => options.Find(issuer) is not null);
+        if (!decide.TryGet(out var decision, out var invalid)) return invalid.ToProblem();
 
-        var outcome = await commands.HandleAsync(normalized.Value!,
-            new StatementReceipt(statementId, PayloadTypes.TrustedPublisher, normalized.Value!, signer.KeyId, default), http.Id(),
-            decide.Value!, beforeCommit: null, ct);
-        if (outcome.Error is { } refused) return refused.ToProblem();
-        return TypedResults.Ok(Describe(outcome.Value!.State!));
+        var outcome = await commands.HandleAsync(normalized,
+            new StatementReceipt(statementId, PayloadTypes.TrustedPublisher, normalized, signer.KeyId, default), http.Id(),
+            decision, beforeCommit: null, ct);
+        if (!outcome.TryGet(out var appended, out var refused)) return refused.ToProblem();
+        return TypedResults.Ok(Describe(appended.State!));
     }
 
     private static TrustedPublishersResponse Describe(PackageState state) =>

@@ -46,10 +46,10 @@ public sealed class WebhookCommands(EventWrites writes, WebhookDeliveries delive
                 var command = new WebhookDecider.Create(id, scope, request.Url!, request.EventTypes ?? [], signer.KeyId);
                 var decision = WebhookDecider.Decide(package, command, slot is null ? options.MaxSubscriptionsPerKey : live, options.MaxSubscriptionsPerKey, now,
                     options.AllowsRegistryDownloads(signer.KeyId));
-                if (decision.Error is { } refused) return refused;
+                if (!decision.TryGet(out var events, out var refused)) return refused;
 
                 var key = WebhookStreams.KeyOf(id);
-                var stream = session.Events.StartStream<WebhookState>(key, decision.Value!);
+                var stream = session.Events.StartStream<WebhookState>(key, events);
                 var secret = WebhookSignature.NewSecret();
                 session.Store(new WebhookEndpoint { Id = id.ToString("D"), Url = request.Url!.Value, Secret = secret, UpdatedAt = now });
                 WebhookKeySlots.QueueTake(session, signer.KeyId, slot!.Value, id);
@@ -78,8 +78,7 @@ public sealed class WebhookCommands(EventWrites writes, WebhookDeliveries delive
             var state = stream.Aggregate;
             var package = state?.Scope.Kind == WebhookScope.Package ? await session.LoadAsync<PackageState>(state.Scope.Name!, token) : null;
             var decision = decide(state, package, now);
-            if (decision.Error is { } refused) return refused;
-            var events = decision.Value!;
+            if (!decision.TryGet(out var events, out var refused)) return refused;
             if (events.Length > 0) stream.AppendMany(events);
 
             var endpoint = await session.LoadAsync<WebhookEndpoint>(id.ToString("D"), token);

@@ -25,30 +25,29 @@ public static class WebhookStatementEndpoint
     {
         // Webhook statements share the owners quota: both are management statements of an owner key.
         var read = await SignedStatements.ReadAsync<WebhookStatement>(http, PayloadTypes.Webhook, RateLimitedOperation.Owners, limits, time, keyLimits, ct);
-        if (read.Error is { } readError) return readError.ToProblem();
-        var (statement, signer, _, statementId) = read.Value!;
+        if (!read.TryGet(out var verified, out var readError)) return readError.ToProblem();
+        var (statement, signer, _, statementId) = verified;
 
         var known = RegistryCloudEvents.Types.ToHashSet(StringComparer.Ordinal);
         var request = WebhookRules.Validate(statement, known, options.AllowPrivateNetworks, options.MaxUrlLength);
-        if (request.Error is { } invalid) return invalid.ToProblem();
-        var r = request.Value!;
+        if (!request.TryGet(out var r, out var invalid)) return invalid.ToProblem();
         http.Response.Headers.CacheControl = "no-store";
         switch (r.Action)
         {
             case WebhookStatement.Create:
                 var created = await commands.CreateAsync(r, signer, statementId, http.Id(), ct);
-                if (created.Error is { } e1) return e1.ToProblem();
-                return TypedResults.Created($"/v1/webhooks/{created.Value!.Id:D}", created.Value);
+                if (!created.TryGet(out var createdView, out var e1)) return e1.ToProblem();
+                return TypedResults.Created($"/v1/webhooks/{createdView.Id:D}", createdView);
             case WebhookStatement.Redeliver:
                 var requeued = await commands.RedeliverAsync(r, signer, statementId, http.Id(), ct);
-                if (requeued.Error is { } e2) return e2.ToProblem();
-                return TypedResults.Ok(requeued.Value!);
+                if (!requeued.TryGet(out var redelivery, out var e2)) return e2.ToProblem();
+                return TypedResults.Ok(redelivery);
             default:
                 var changed = r.Action == WebhookStatement.Update
                     ? await commands.UpdateAsync(r, signer, statementId, http.Id(), ct)
                     : await commands.RemoveAsync(r, signer, statementId, http.Id(), ct);
-                if (changed.Error is { } e3) return e3.ToProblem();
-                return TypedResults.Ok(changed.Value!);
+                if (!changed.TryGet(out var changedView, out var e3)) return e3.ToProblem();
+                return TypedResults.Ok(changedView);
         }
     }
 }
