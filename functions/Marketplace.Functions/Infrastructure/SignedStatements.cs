@@ -15,11 +15,22 @@ public interface ISignedBody
 public sealed record SignedRequest(DsseEnvelope? Envelope, string? PublicKey) : ISignedBody;
 
 /// <summary>
+/// What reading a signed request needs, bound by <c>[AsParameters]</c> in the endpoints: the request, the input bounds,
+/// the clock and the per-key quotas.
+/// </summary>
+public sealed record SignedInput(HttpContext Http, Limits Limits, TimeProvider Time, KeyRateLimiter KeyLimits);
+
+/// <summary>
 /// The one reading of a signed request: the bounded body, the DSSE verification of the statement, then the per-key
 /// charge of the operation's quota — in that order, so a statement that does not verify costs no key anything.
 /// </summary>
 public static class SignedStatements
 {
+    /// <inheritdoc cref="ReadAsync{T}(HttpContext, string, RateLimitedOperation, Limits, TimeProvider, KeyRateLimiter, CancellationToken)"/>
+    public static Task<Outcome<VerifiedStatement<T>>> ReadAsync<T>(SignedInput input, string payloadType, RateLimitedOperation operation,
+        CancellationToken ct) where T : class, IStatement =>
+        ReadAsync<T>(input.Http, payloadType, operation, input.Limits, input.Time, input.KeyLimits, ct);
+
     /// <summary>A management request (<c>{envelope, publicKey}</c>, at most <see cref="Limits.MaxRequestBytes"/>).</summary>
     public static async Task<Outcome<VerifiedStatement<T>>> ReadAsync<T>(HttpContext http, string payloadType, RateLimitedOperation operation,
         Limits limits, TimeProvider time, KeyRateLimiter keyLimits, CancellationToken ct) where T : class, IStatement

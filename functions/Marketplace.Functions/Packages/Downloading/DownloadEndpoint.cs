@@ -24,10 +24,14 @@ public static class DownloadEndpoint
         return app;
     }
 
+    /// <summary>What a download uses, bound by <c>[AsParameters]</c>.</summary>
+    public sealed record DownloadServices(PackageCommands Commands, IMemoryCache Cache, IBlobStore Blobs, DownloadRecorder Recorder,
+        Limits Limits, PublicUrls Urls, TimeProvider Time);
+
     public static async Task<Results<RedirectHttpResult, ProblemHttpResult>> Download(
-        string name, string version, HttpContext http, PackageCommands commands, IMemoryCache cache, IBlobStore blobs,
-        DownloadRecorder recorder, Limits limits, PublicUrls urls, TimeProvider time, CancellationToken ct)
+        string name, string version, HttpContext http, [AsParameters] DownloadServices services, CancellationToken ct)
     {
+        var (commands, cache, blobs, recorder, limits, urls, time) = services;
         if (!PackageName.Normalize(name).TryGet(out var normalized, out var nameError)) return nameError.ToProblem();
         if (!SemanticVersion.Parse(version).TryGet(out var semver, out var versionError)) return versionError.ToProblem();
 

@@ -36,17 +36,17 @@ public static class OwnersEndpoints
     }
 
     public static async Task<Results<Ok<OwnersResponse>, ProblemHttpResult>> Change(
-        string name, HttpContext http, PackageCommands commands, Limits limits, TimeProvider time, KeyRateLimiter keyLimits, CancellationToken ct)
+        string name, [AsParameters] SignedInput input, PackageCommands commands, CancellationToken ct)
     {
         if (!PackageName.Normalize(name).TryGet(out var normalized, out var nameError)) return nameError.ToProblem();
-        var read = await SignedStatements.ReadAsync<OwnersStatement>(http, PayloadTypes.Owners, RateLimitedOperation.Owners, limits, time, keyLimits, ct);
+        var read = await SignedStatements.ReadAsync<OwnersStatement>(input, PayloadTypes.Owners, RateLimitedOperation.Owners, ct);
         if (!read.TryGet(out var verified, out var readError)) return readError.ToProblem();
         var (statement, signer, _, statementId) = verified;
         var change = PackageStatements.ChangeOwner(statement, normalized, name, signer);
         if (!change.TryGet(out var command, out var invalid)) return invalid.ToProblem();
 
         var outcome = await commands.HandleAsync(normalized,
-            new StatementReceipt(statementId, PayloadTypes.Owners, normalized, signer.KeyId, default), http.Id(),
+            new StatementReceipt(statementId, PayloadTypes.Owners, normalized, signer.KeyId, default), input.Http.Id(),
             (state, now) => PackageDecider.Decide(state, command, now), beforeCommit: null, ct);
         if (!outcome.TryGet(out var appended, out var refused)) return refused.ToProblem();
         if (appended.Events.Count > 0) MarketplaceMetrics.OwnerChanged(command.Add);

@@ -27,9 +27,10 @@ public static class PublishEndpoint
     }
 
     public static async Task<Results<Created<PublishResponse>, ProblemHttpResult>> Publish(
-        string name, string version, HttpContext http, PackageCommands commands, IBlobStore blobs, Limits limits, TimeProvider time,
-        KeyRateLimiter keyLimits, Registry.RegistryKey registryKey, CancellationToken ct)
+        string name, string version, [AsParameters] SignedInput input, PackageCommands commands, IBlobStore blobs,
+        Registry.RegistryKey registryKey, CancellationToken ct)
     {
+        var (http, limits, time, keyLimits) = input;
         if (!PackageName.Normalize(name).TryGet(out var normalized, out var nameError)) return nameError.ToProblem();
         if (!SemanticVersion.Parse(version).TryGet(out var semver, out var versionError)) return versionError.ToProblem();
 

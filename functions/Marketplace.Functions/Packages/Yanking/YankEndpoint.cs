@@ -23,19 +23,18 @@ public static class YankEndpoint
     }
 
     public static async Task<Results<Ok<YankResponse>, ProblemHttpResult>> Yank(
-        string name, string version, HttpContext http, PackageCommands commands, Limits limits, TimeProvider time,
-        KeyRateLimiter keyLimits, CancellationToken ct)
+        string name, string version, [AsParameters] SignedInput input, PackageCommands commands, CancellationToken ct)
     {
         if (!PackageName.Normalize(name).TryGet(out var normalized, out var nameError)) return nameError.ToProblem();
         if (!SemanticVersion.Parse(version).TryGet(out var semver, out var versionError)) return versionError.ToProblem();
-        var read = await SignedStatements.ReadAsync<YankStatement>(http, PayloadTypes.Yank, RateLimitedOperation.Yank, limits, time, keyLimits, ct);
+        var read = await SignedStatements.ReadAsync<YankStatement>(input, PayloadTypes.Yank, RateLimitedOperation.Yank, ct);
         if (!read.TryGet(out var verified, out var readError)) return readError.ToProblem();
         var (statement, signer, _, statementId) = verified;
         var yank = PackageStatements.Yank(statement, normalized, name, semver, version, signer);
         if (!yank.TryGet(out var command, out var invalid)) return invalid.ToProblem();
 
         var outcome = await commands.HandleAsync(normalized,
-            new StatementReceipt(statementId, PayloadTypes.Yank, normalized, signer.KeyId, default), http.Id(),
+            new StatementReceipt(statementId, PayloadTypes.Yank, normalized, signer.KeyId, default), input.Http.Id(),
             (state, now) => PackageDecider.Decide(state, command, now), beforeCommit: null, ct);
         if (!outcome.TryGet(out var appended, out var refused)) return refused.ToProblem();
         if (appended.Events.Count > 0) MarketplaceMetrics.YankChanged(command.Yanked);

@@ -38,9 +38,14 @@ public static class ExchangeEndpoint
         return app;
     }
 
-    public static async Task<Results<Created<ExchangeResponse>, ProblemHttpResult>> Exchange(HttpContext http, TrustedPublishingOptions options,
-        OidcKeys keys, RegistryKey registry, PublicUrls urls, IDocumentStore store, Limits limits, TimeProvider time, CancellationToken ct)
+    /// <summary>What an exchange uses, bound by <c>[AsParameters]</c>.</summary>
+    public sealed record ExchangeServices(TrustedPublishingOptions Options, OidcKeys Keys, RegistryKey Registry, PublicUrls Urls,
+        IDocumentStore Store, Limits Limits, TimeProvider Time);
+
+    public static async Task<Results<Created<ExchangeResponse>, ProblemHttpResult>> Exchange(HttpContext http,
+        [AsParameters] ExchangeServices services, CancellationToken ct)
     {
+        var (options, keys, registry, urls, store, limits, time) = services;
         var body = await BoundedJson.ReadAsync<ExchangeRequest>(http.Request, limits.MaxRequestBytes, ct);
         if (!body.TryGet(out var request, out var bodyError)) return bodyError.ToProblem();
         var name = PackageName.Normalize(request.Name);

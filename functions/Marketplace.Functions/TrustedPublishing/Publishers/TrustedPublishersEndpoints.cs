@@ -38,18 +38,18 @@ public static class TrustedPublishersEndpoints
             : TypedResults.Ok(Describe(state));
     }
 
-    public static async Task<Results<Ok<TrustedPublishersResponse>, ProblemHttpResult>> Change(string name, HttpContext http, PackageCommands commands,
-        TrustedPublishingOptions options, Limits limits, TimeProvider time, KeyRateLimiter keyLimits, CancellationToken ct)
+    public static async Task<Results<Ok<TrustedPublishersResponse>, ProblemHttpResult>> Change(string name, [AsParameters] SignedInput input,
+        PackageCommands commands, TrustedPublishingOptions options, CancellationToken ct)
     {
         if (!PackageName.Normalize(name).TryGet(out var normalized, out var nameError)) return nameError.ToProblem();
-        var read = await SignedStatements.ReadAsync<TrustedPublisherStatement>(http, PayloadTypes.TrustedPublisher, RateLimitedOperation.Owners, limits, time, keyLimits, ct);
+        var read = await SignedStatements.ReadAsync<TrustedPublisherStatement>(input, PayloadTypes.TrustedPublisher, RateLimitedOperation.Owners, ct);
         if (!read.TryGet(out var verified, out var readError)) return readError.ToProblem();
         var (s, signer, _, statementId) = verified;
         var decide = PackageStatements.TrustedPublishers(s, normalized, name, signer, issuer => options.Find(issuer) is not null);
         if (!decide.TryGet(out var decision, out var invalid)) return invalid.ToProblem();
 
         var outcome = await commands.HandleAsync(normalized,
-            new StatementReceipt(statementId, PayloadTypes.TrustedPublisher, normalized, signer.KeyId, default), http.Id(),
+            new StatementReceipt(statementId, PayloadTypes.TrustedPublisher, normalized, signer.KeyId, default), input.Http.Id(),
             decision, beforeCommit: null, ct);
         if (!outcome.TryGet(out var appended, out var refused)) return refused.ToProblem();
         return TypedResults.Ok(Describe(appended.State!));
