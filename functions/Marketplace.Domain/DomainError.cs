@@ -1,3 +1,5 @@
+using System.Diagnostics.CodeAnalysis;
+
 namespace Marketplace;
 
 /// <summary>
@@ -45,6 +47,14 @@ public readonly record struct Outcome<T>
     public T? Value { get; }
     public DomainError? Error { get; }
     public bool IsError => Error is not null;
+
+    /// <summary>The value, or else the error: <c>if (!outcome.TryGet(out var value, out var error)) return error;</c></summary>
+    public bool TryGet([MaybeNullWhen(false)] out T value, [NotNullWhen(false)] out DomainError? error)
+    {
+        value = Value;
+        error = Error;
+        return error is null;
+    }
     public static implicit operator Outcome<T>(T value) => new(value, null);
     public static implicit operator Outcome<T>(DomainError error) => new(default, error);
 }

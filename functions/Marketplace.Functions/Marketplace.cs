@@ -37,6 +37,7 @@ public static class MarketplaceApp
         services.AddSingleton<PublicUrls>();
         services.AddEventStore(configuration);
         services.AddBlobStore(configuration);
+        services.AddSingleton<EventWrites>();
         services.AddSingleton<PackageCommands>();
         services.AddSingleton<DownloadCounts>();
         services.AddSingleton<ReadModels>();

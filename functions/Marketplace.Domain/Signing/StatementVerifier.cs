@@ -32,8 +32,7 @@ public static class StatementVerifier
             return DomainError.InvalidEnvelope($"payload must be base64 of at most {MaxPayloadBytes} bytes.");
 
         var key = OwnerKey.Parse(publicKey);
-        if (key.Error is { } keyError) return keyError;
-        var signer = key.Value!;
+        if (!key.TryGet(out var signer, out var keyError)) return keyError;
 
         var pae = Dsse.Pae(envelope.PayloadType, payload);
         var verified = false;

@@ -42,13 +42,12 @@ public static class EventFeedEndpoint
     /// </summary>
     public static async Task<Results<EmptyHttpResult, ProblemHttpResult>> GetPackageEvents(string name, HttpContext http, IDocumentStore store, CancellationToken ct)
     {
-        var normalized = Marketplace.Packages.PackageName.Normalize(name);
-        if (normalized.Error is { } error) return error.ToProblem();
+        if (!Marketplace.Packages.PackageName.Normalize(name).TryGet(out var normalized, out var error)) return error.ToProblem();
         await using var session = store.QuerySession();
         var highWaterMark = await HighWaterMarkAsync(store, ct);
-        var events = (await session.Events.FetchStreamAsync(normalized.Value!, token: ct)).Where(e => e.Sequence <= highWaterMark).ToList();
+        var events = (await session.Events.FetchStreamAsync(normalized, token: ct)).Where(e => e.Sequence <= highWaterMark).ToList();
         if (events.Count == 0)
-            return DomainError.NotFound($"Package {normalized.Value} does not exist (or is not visible yet).").ToProblem();
+            return DomainError.NotFound($"Package {normalized} does not exist (or is not visible yet).").ToProblem();
         await WriteLinesAsync(http, session, events, ct);
         return TypedResults.Empty;
     }

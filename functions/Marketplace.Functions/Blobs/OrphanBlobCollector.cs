@@ -78,13 +78,13 @@ public sealed class OrphanBlobCollector(IBlobInventory inventory, IBlobStore blo
 }
 
 /// <summary>The collector on a timer, on instances that run the daemon in-process (the serverless deployment runs the command).</summary>
-public sealed class OrphanBlobSweep(OrphanBlobCollector collector, OrphanOptions options, IConfiguration configuration, ILogger<OrphanBlobSweep> logger)
+public sealed class OrphanBlobSweep(OrphanBlobCollector collector, OrphanOptions options, Infrastructure.StoreSettings store, ILogger<OrphanBlobSweep> logger)
     : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         if (options.SweepInterval <= TimeSpan.Zero
-            || !string.Equals(configuration["Marten:Daemon"] ?? "Solo", "Solo", StringComparison.OrdinalIgnoreCase))
+            || store.Daemon != JasperFx.Events.Daemon.DaemonMode.Solo)
             return;
         using var timer = new PeriodicTimer(options.SweepInterval);
         while (await timer.WaitForNextTickAsync(stoppingToken))

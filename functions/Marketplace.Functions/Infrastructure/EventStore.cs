@@ -19,10 +19,10 @@ public static class EventStore
     public static IServiceCollection AddEventStore(this IServiceCollection services, IConfiguration configuration)
     {
         Serverless.DatabaseConnection.EnsureConfigured(configuration);
-        var schema = configuration["Marten:Schema"] ?? "marketplace";
-        var daemon = DaemonModeOf(configuration);
+        var settings = StoreSettings.In(services, configuration);
+        var schema = settings.Schema;
         // The embedded index of each instance is loaded from and tails the PostgreSQL search documents.
-        var postgresSearch = Search.SearchOptions.From(configuration).Adapter is Search.SearchAdapter.Postgres or Search.SearchAdapter.Embedded;
+        var postgresSearch = Search.SearchOptions.From(configuration, settings).Adapter is Search.SearchAdapter.Postgres or Search.SearchAdapter.Embedded;
 
         var marten = services.AddMarten(sp =>
         {
@@ -76,25 +76,10 @@ public static class EventStore
 
         if (configuration.GetValue("Marten:ApplySchemaOnStartup", true))
             marten.ApplyAllDatabaseChangesOnStartup();
-        if (daemon != DaemonMode.Disabled)
-            marten.AddAsyncDaemon(daemon);
+        if (settings.DaemonInProcess)
+            marten.AddAsyncDaemon(settings.Daemon);
         return services;
     }
-
-    /// <summary>
-    /// <c>Marten:Daemon</c>: <c>Solo</c> (default: the one process of <c>infra/run</c>), <c>HotCold</c> (several
-    /// long-running instances on one database, one leader at a time) or <c>Disabled</c> (a projections function).
-    /// </summary>
-    public static DaemonMode DaemonModeOf(IConfiguration configuration)
-    {
-        var value = configuration["Marten:Daemon"] ?? "Solo";
-        return Enum.TryParse<DaemonMode>(value, ignoreCase: true, out var mode) && mode is DaemonMode.Solo or DaemonMode.HotCold or DaemonMode.Disabled
-            ? mode
-            : throw new InvalidOperationException($"Marten:Daemon is '{value}'; use Solo, HotCold or Disabled.");
-    }
-
-    /// <summary>True where this process runs the async daemon (Solo, or HotCold as leader or standby).</summary>
-    public static bool RunsDaemon(IConfiguration configuration) => DaemonModeOf(configuration) != DaemonMode.Disabled;
 
     /// <summary>A stable advisory-lock id per schema (FNV-1a of its name, kept positive).</summary>
     public static int DaemonLockIdOf(string schema)

@@ -63,15 +63,15 @@ public sealed class SearchOptions
     /// <summary>How often the embedded index looks at the search projection's progress when no notification came.</summary>
     public TimeSpan EmbeddedPollInterval { get; set; } = TimeSpan.FromSeconds(1);
 
-    public SearchAdapter Resolve(IConfiguration configuration) =>
+    public SearchAdapter Resolve(IConfiguration configuration, Infrastructure.StoreSettings store) =>
         Adapter ?? (!string.IsNullOrWhiteSpace(configuration["Typesense:Url"]) ? SearchAdapter.Typesense
-            : string.Equals(configuration["Marten:Daemon"], "Disabled", StringComparison.OrdinalIgnoreCase) ? SearchAdapter.Postgres
+            : !store.DaemonInProcess ? SearchAdapter.Postgres
             : SearchAdapter.Embedded);
 
     /// <summary>The <c>Search</c> section and the adapter it picks: one reading for the services and the store.</summary>
-    public static (SearchOptions Options, SearchAdapter Adapter) From(IConfiguration configuration)
+    public static (SearchOptions Options, SearchAdapter Adapter) From(IConfiguration configuration, Infrastructure.StoreSettings store)
     {
         var options = configuration.GetSection("Search").Get<SearchOptions>() ?? new SearchOptions();
-        return (options, options.Resolve(configuration));
+        return (options, options.Resolve(configuration, store));
     }
 }

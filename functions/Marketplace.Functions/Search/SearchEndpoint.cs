@@ -1,6 +1,7 @@
 using Marketplace.Functions.Protection;
 using Marketplace.Functions.Infrastructure;
 using Marketplace.Search;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Marketplace.Functions.Search;
@@ -20,16 +21,27 @@ public static class SearchEndpoint
         return app;
     }
 
+    /// <summary>The query string of a search, bound by <c>[AsParameters]</c> (every value is checked by <see cref="SearchQuery.Create"/>).</summary>
+    public sealed record SearchParameters(
+        [FromQuery(Name = "q")] string? Q,
+        [FromQuery(Name = "category")] string? Category,
+        [FromQuery(Name = "keyword")] string? Keyword,
+        [FromQuery(Name = "author")] string? Author,
+        [FromQuery(Name = "license")] string? License,
+        [FromQuery(Name = "minDownloads")] string? MinDownloads,
+        [FromQuery(Name = "sort")] string? Sort,
+        [FromQuery(Name = "limit")] string? Limit,
+        [FromQuery(Name = "offset")] string? Offset);
+
     public static async Task<Results<Ok<SearchResult>, ProblemHttpResult>> Search(
-        string? q, string? category, string? keyword, string? author, string? license, string? minDownloads,
-        string? sort, string? limit, string? offset, HttpContext http, IPackageSearch search, CancellationToken ct)
+        [AsParameters] SearchParameters p, HttpContext http, IPackageSearch search, CancellationToken ct)
     {
-        var query = SearchQuery.Create(q, category, keyword, author, license, minDownloads, sort, limit, offset);
-        if (query.Error is { } error) return error.ToProblem();
+        var query = SearchQuery.Create(p.Q, p.Category, p.Keyword, p.Author, p.License, p.MinDownloads, p.Sort, p.Limit, p.Offset);
+        if (!query.TryGet(out var searchQuery, out var error)) return error.ToProblem();
         SearchResult result;
         try
         {
-            result = await search.SearchAsync(query.Value!, ct);
+            result = await search.SearchAsync(searchQuery, ct);
         }
         catch (SearchUnavailableException e)
         {
@@ -45,11 +57,11 @@ public static class SearchEndpoint
     public static async Task<Results<Ok<SuggestResult>, ProblemHttpResult>> Suggest(string? q, HttpContext http, IPackageSearch search, CancellationToken ct)
     {
         var query = SuggestQuery.Create(q);
-        if (query.Error is { } error) return error.ToProblem();
+        if (!query.TryGet(out var searchQuery, out var error)) return error.ToProblem();
         SuggestResult result;
         try
         {
-            result = await search.SuggestAsync(query.Value!, ct);
+            result = await search.SuggestAsync(searchQuery, ct);
         }
         catch (SearchUnavailableException e)
         {

@@ -8,7 +8,7 @@ public static class SearchServices
 {
     public static IServiceCollection AddSearch(this IServiceCollection services, IConfiguration configuration)
     {
-        var (options, adapter) = SearchOptions.From(configuration);
+        var (options, adapter) = SearchOptions.From(configuration, Infrastructure.StoreSettings.In(services, configuration));
         services.AddSingleton(options);
         return adapter switch
         {

@@ -83,9 +83,9 @@ public static class ProjectionCatchUp
     }
 
     public static async Task<Results<Ok<CatchUpSummary>, ProblemHttpResult>> CatchUp(
-        HttpRequest request, IDocumentStore store, ProjectionOptions options, IConfiguration configuration, StatementReceiptPruning pruning, Webhooks.Delivering.WebhookDispatcher webhooks, ILoggerFactory logs, CancellationToken ct)
+        HttpRequest request, IDocumentStore store, ProjectionOptions options, Infrastructure.StoreSettings settings, StatementReceiptPruning pruning, Webhooks.Delivering.WebhookDispatcher webhooks, ILoggerFactory logs, CancellationToken ct)
     {
-        if (Refusal(options, configuration) is { } refusal) return refusal.ToProblem();
+        if (Refusal(options, settings) is { } refusal) return refusal.ToProblem();
         var trigger = await TriggerOf(request, ct);
         var logger = logs.CreateLogger(typeof(ProjectionCatchUp));
         var summary = await RunAsync(store, options, trigger, logger, ct);
@@ -99,9 +99,9 @@ public static class ProjectionCatchUp
     /// </summary>
     public static async Task<CatchUpSummary> CatchUpAndDispatchAsync(IServiceProvider services, string trigger, CancellationToken ct)
     {
-        var configuration = services.GetRequiredService<IConfiguration>();
-        if (Infrastructure.EventStore.RunsDaemon(configuration))
-            throw new InvalidOperationException($"This instance runs the async daemon in-process (Marten:Daemon={Infrastructure.EventStore.DaemonModeOf(configuration)}); a catch-up beside it would be a second daemon.");
+        var store = services.GetRequiredService<Infrastructure.StoreSettings>();
+        if (store.DaemonInProcess)
+            throw new InvalidOperationException($"This instance runs the async daemon in-process (Marten:Daemon={store.Daemon}); a catch-up beside it would be a second daemon.");
         var options = services.GetRequiredService<ProjectionOptions>();
         var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(ProjectionCatchUp));
         var summary = await RunAsync(services.GetRequiredService<IDocumentStore>(), options, trigger, logger, ct);
@@ -110,10 +110,10 @@ public static class ProjectionCatchUp
         return summary;
     }
 
-    private static DomainError? Refusal(ProjectionOptions options, IConfiguration configuration)
+    private static DomainError? Refusal(ProjectionOptions options, Infrastructure.StoreSettings settings)
     {
-        if (Infrastructure.EventStore.RunsDaemon(configuration))
-            return DomainError.Conflict($"This instance runs the async daemon in-process (Marten:Daemon={Infrastructure.EventStore.DaemonModeOf(configuration)}); a catch-up beside it would be a second daemon.");
+        if (settings.DaemonInProcess)
+            return DomainError.Conflict($"This instance runs the async daemon in-process (Marten:Daemon={settings.Daemon}); a catch-up beside it would be a second daemon.");
         if (!options.CatchUpEndpoint)
             return DomainError.NotFound("No such route on this instance.");
         return null;

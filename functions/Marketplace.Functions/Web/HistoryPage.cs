@@ -10,18 +10,17 @@ public static class HistoryPage
 {
     public static async Task<IResult> Get(string name, IDocumentStore store, WebAssets assets, PageCache cache, CancellationToken ct)
     {
-        var normalized = PackageName.Normalize(name);
-        if (normalized.Error is not null) return Layout.NotFound(assets, "That is not a valid package name.");
-        return await cache.GetOrRender($"/packages/{normalized.Value}/history", async () =>
+        if (!PackageName.Normalize(name).TryGet(out var normalized, out _)) return Layout.NotFound(assets, "That is not a valid package name.");
+        return await cache.GetOrRender($"/packages/{normalized}/history", async () =>
         {
             await using var session = store.QuerySession();
-            var events = await session.Events.FetchStreamAsync(normalized.Value!, token: ct);
-            if (events.Count == 0) return Layout.NotFound(assets, $"There is no package named {normalized.Value}.");
+            var events = await session.Events.FetchStreamAsync(normalized, token: ct);
+            if (events.Count == 0) return Layout.NotFound(assets, $"There is no package named {normalized}.");
             var leaves = await LogLeaves.IndexesAsync(session, store, events.Select(e => e.Sequence).ToArray(), ct);
-            var display = events.Select(e => e.Data).OfType<PackagePublished>().FirstOrDefault()?.DisplayName ?? normalized.Value!;
+            var display = events.Select(e => e.Data).OfType<PackagePublished>().FirstOrDefault()?.DisplayName ?? normalized;
             return Layout.Page(assets, $"{display} history", w =>
             {
-                var seg = Html.Segment(normalized.Value!);
+                var seg = Html.Segment(normalized);
                 w.Add($"""<h1><a href="/packages/{seg}">{display}</a> history</h1><p>Every change to this package, newest first. Each is an entry of the <a href="/log">transparency log</a>; its proof shows the entry is in the log the checkpoint signs.</p><ol class="history">""");
                 foreach (var e in Enumerable.Reverse(events)) Entry(w, e, leaves, seg);
                 w.Add($"</ol>");

@@ -34,24 +34,22 @@ public static class PackagePages
         TransparencyLog log, Registry.RegistryKey registry, ReadmeRenderer readme, IMemoryCache memory, WebAssets assets, PageCache cache, TimeProvider time,
         CancellationToken ct)
     {
-        var normalized = PackageName.Normalize(name);
-        if (normalized.Error is not null)
+        if (!PackageName.Normalize(name).TryGet(out var normalized, out _))
             return Layout.NotFound(assets, "That is not a valid package name.");
         string? versionKey = null;
         if (version is not null)
         {
-            var semver = SemanticVersion.Parse(version);
-            if (semver.Error is not null) return Layout.NotFound(assets, "That is not a valid version.");
-            versionKey = semver.Value!.Key;
+            if (!SemanticVersion.Parse(version).TryGet(out var semver, out _)) return Layout.NotFound(assets, "That is not a valid version.");
+            versionKey = semver.Key;
         }
-        var key = $"/packages/{normalized.Value}/{versionKey}";
+        var key = $"/packages/{normalized}/{versionKey}";
         return await cache.GetOrRender(key, async () =>
         {
-            var data = await LoadAsync(normalized.Value!, versionKey, store, models, counts, log, registry, readme, memory, time, ct);
+            var data = await LoadAsync(normalized, versionKey, store, models, counts, log, registry, readme, memory, time, ct);
             if (data is null)
                 return Layout.NotFound(assets, versionKey is null
-                    ? $"There is no package named {normalized.Value} (or it is not visible yet)."
-                    : $"{normalized.Value} has no version {versionKey} (or it is not visible yet).");
+                    ? $"There is no package named {normalized} (or it is not visible yet)."
+                    : $"{normalized} has no version {versionKey} (or it is not visible yet).");
             return Page(data, versionKey is not null, assets, DateOnly.FromDateTime(time.GetUtcNow().UtcDateTime));
         });
     }

@@ -30,12 +30,12 @@ public static class SearchPage
             return Layout.Problem(assets, 400, "Bad search", $"page is a whole number from 1 to {SearchQuery.MaxOffset / PageSize + 1}.");
         var query = SearchQuery.Create(q, category, keyword, author, license, null, sort is "" ? null : sort,
             PageSize.ToString(CultureInfo.InvariantCulture), ((number - 1) * PageSize).ToString(CultureInfo.InvariantCulture));
-        if (query.Error is { } error)
+        if (!query.TryGet(out var searchQuery, out var error))
             return Layout.Problem(assets, 400, "Bad search", error.Detail);
         SearchResult result;
         try
         {
-            result = await search.SearchAsync(query.Value!, ct);
+            result = await search.SearchAsync(searchQuery, ct);
         }
         catch (SearchUnavailableException e)
         {

@@ -79,12 +79,11 @@ public sealed record Trust(IReadOnlyList<TrustRow> Rows)
     {
         var history = $"/packages/{Html.Encode(Html.Segment(v.Name))}/history";
         var verified = registry.Present ? PublisherCertificate.Verify(v.Certificate, registry.Public, v.PublishedAt) : DomainError.InvalidCertificate("this server holds no registry key to check it with.");
-        if (verified.Error is { } error)
+        if (!verified.TryGet(out var c, out var error))
         {
             yield return new TrustRow("Published through trusted publishing", false, new Raw(Html.Encode(error.Detail)));
             yield break;
         }
-        var c = verified.Value!;
         var bound = c.Name == v.Name && c.KeyId == v.KeyId;
         yield return new TrustRow("Published through trusted publishing", bound, new Raw(bound
             ? $"""A certificate signed by the registry key binds <code>{Html.Encode(v.KeyId)}</code> to {Html.Encode(v.Name)} for this run: """ +
@@ -102,11 +101,11 @@ public sealed record Trust(IReadOnlyList<TrustRow> Rows)
     private static TrustRow Signature(VersionDocument v)
     {
         var verified = StatementVerifier.Verify<PublishStatement>(v.Envelope, v.PublicKey, PayloadTypes.Publish, v.PublishedAt);
-        if (verified.Error is { } error)
+        if (!verified.TryGet(out var checkedStatement, out var error))
             return new TrustRow("Signature verified", false, new Raw(Html.Encode(error.Detail)));
-        var s = verified.Value!.Statement;
+        var s = checkedStatement.Statement;
         var matches = PackageName.Normalize(s.Name).Value == v.Name && s.Version == v.Version && s.Sha256 == v.Sha256 && s.Size == v.Size
-            && verified.Value.Signer.KeyId == v.KeyId;
+            && checkedStatement.Signer.KeyId == v.KeyId;
         return matches
             ? new TrustRow("Signature verified", true, new Raw($"Ed25519 over the DSSE envelope by <code>{Html.Encode(v.KeyId)}</code>, for this name, version, SHA-256 and size."))
             : new TrustRow("Signature verified", false, new Raw("The envelope verifies but signs a different name, version, digest or size."));

@@ -43,7 +43,7 @@ public static class WebhookServices
             o.Projections.Subscribe(sp.GetRequiredService<WebhookOutbox>());
         });
         var inProcess = configuration.GetValue<bool?>("Webhooks:Dispatcher")
-            ?? Infrastructure.EventStore.RunsDaemon(configuration);
+            ?? Infrastructure.StoreSettings.In(services, configuration).DaemonInProcess;
         if (inProcess)
             services.AddHostedService<WebhookDispatchService>();
         return services;

@@ -24,29 +24,31 @@ public static class DownloadEndpoint
         return app;
     }
 
+    /// <summary>What a download uses, bound by <c>[AsParameters]</c>.</summary>
+    public sealed record DownloadServices(PackageCommands Commands, IMemoryCache Cache, IBlobStore Blobs, DownloadRecorder Recorder,
+        Limits Limits, PublicUrls Urls, TimeProvider Time);
+
     public static async Task<Results<RedirectHttpResult, ProblemHttpResult>> Download(
-        string name, string version, HttpContext http, PackageCommands commands, IMemoryCache cache, IBlobStore blobs,
-        DownloadRecorder recorder, Limits limits, PublicUrls urls, TimeProvider time, CancellationToken ct)
+        string name, string version, HttpContext http, [AsParameters] DownloadServices services, CancellationToken ct)
     {
-        var normalized = PackageName.Normalize(name);
-        if (normalized.Error is { } nameError) return nameError.ToProblem();
-        var semver = SemanticVersion.Parse(version);
-        if (semver.Error is { } versionError) return versionError.ToProblem();
+        var (commands, cache, blobs, recorder, limits, urls, time) = services;
+        if (!PackageName.Normalize(name).TryGet(out var normalized, out var nameError)) return nameError.ToProblem();
+        if (!SemanticVersion.Parse(version).TryGet(out var semver, out var versionError)) return versionError.ToProblem();
 
         // A published version's digest never changes, so a found version is cached for good; misses are not.
-        var cacheKey = "located:" + normalized.Value + "@" + semver.Value!.Key;
+        var cacheKey = "located:" + normalized + "@" + semver.Key;
         if (!cache.TryGetValue(cacheKey, out PublishedVersion? located))
         {
-            var state = await commands.LoadAsync(normalized.Value!, ct);
-            if (state?.Versions.GetValueOrDefault(semver.Value.Key) is not { } published)
-                return DomainError.NotFound($"{normalized.Value} has no version {semver.Value.Key}.").ToProblem();
+            var state = await commands.LoadAsync(normalized, ct);
+            if (state?.Versions.GetValueOrDefault(semver.Key) is not { } published)
+                return DomainError.NotFound($"{normalized} has no version {semver.Key}.").ToProblem();
             located = published;
             cache.Set(cacheKey, located, new MemoryCacheEntryOptions { Size = 128 });
         }
 
         try
         {
-            await recorder.RecordAsync(new Downloaded(normalized.Value!, semver.Value.Key, located!.Sha256, time.GetUtcNow()), http.Id(), ct);
+            await recorder.RecordAsync(new Downloaded(normalized, semver.Key, located!.Sha256, time.GetUtcNow()), http.Id(), ct);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
@@ -54,7 +56,7 @@ public static class DownloadEndpoint
             return new DomainError("unavailable", 503, "The download could not be recorded", "Retry shortly; no redirect is given for an unrecorded download.").ToProblem();
         }
         MarketplaceMetrics.Downloaded();
-        var url = blobs.GetDownloadUrl(located.Sha256, $"{normalized.Value}-{semver.Value.Key}", limits.DownloadUrlLifetime, urls.Base(http));
+        var url = blobs.GetDownloadUrl(located.Sha256, $"{normalized}-{semver.Key}", limits.DownloadUrlLifetime, urls.Base(http));
         http.Response.Headers.CacheControl = "no-store";
         return TypedResults.Redirect(url.ToString());
     }

@@ -1,7 +1,6 @@
 using Marketplace.Functions.Infrastructure;
 using Marketplace.Functions.Observability;
 using Marketplace.Functions.Protection;
-using Marketplace.Functions.Packages.Yanking;
 using Marketplace.Packages;
 using Marketplace.Signing;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -29,49 +28,29 @@ public static class OwnersEndpoints
 
     public static async Task<Results<Ok<OwnersResponse>, ProblemHttpResult>> List(string name, PackageCommands commands, CancellationToken ct)
     {
-        var normalized = PackageName.Normalize(name);
-        if (normalized.Error is { } nameError) return nameError.ToProblem();
-        var state = await commands.LoadAsync(normalized.Value!, ct);
+        if (!PackageName.Normalize(name).TryGet(out var normalized, out var nameError)) return nameError.ToProblem();
+        var state = await commands.LoadAsync(normalized, ct);
         return state is null
-            ? DomainError.NotFound($"Package {normalized.Value} does not exist.").ToProblem()
+            ? DomainError.NotFound($"Package {normalized} does not exist.").ToProblem()
             : TypedResults.Ok(Describe(state));
     }
 
     public static async Task<Results<Ok<OwnersResponse>, ProblemHttpResult>> Change(
-        string name, HttpContext http, PackageCommands commands, Limits limits, TimeProvider time, KeyRateLimiter keyLimits, CancellationToken ct)
+        string name, [AsParameters] SignedInput input, PackageCommands commands, CancellationToken ct)
     {
-        var normalized = PackageName.Normalize(name);
-        if (normalized.Error is { } nameError) return nameError.ToProblem();
-        var read = await SignedStatements.ReadAsync<OwnersStatement>(http, PayloadTypes.Owners, RateLimitedOperation.Owners, limits, time, keyLimits, ct);
-        if (read.Error is { } readError) return readError.ToProblem();
-        var (statement, signer, _, statementId) = read.Value!;
-        if (statement.Action is not ("add" or "remove"))
-            return DomainError.InvalidStatement("action must be 'add' or 'remove'.").ToProblem();
-        if (PackageName.Normalize(statement.Name).Value != normalized.Value)
-            return DomainError.StatementMismatch($"The statement names '{statement.Name}', the path '{name}'.").ToProblem();
+        if (!PackageName.Normalize(name).TryGet(out var normalized, out var nameError)) return nameError.ToProblem();
+        var read = await SignedStatements.ReadAsync<OwnersStatement>(input, PayloadTypes.Owners, RateLimitedOperation.Owners, ct);
+        if (!read.TryGet(out var verified, out var readError)) return readError.ToProblem();
+        var (statement, signer, _, statementId) = verified;
+        var change = PackageStatements.ChangeOwner(statement, normalized, name, signer);
+        if (!change.TryGet(out var command, out var invalid)) return invalid.ToProblem();
 
-        var add = statement.Action == "add";
-        string? publicKey = null;
-        if (add || statement.PublicKey is not null)
-        {
-            var key = OwnerKey.Parse(statement.PublicKey);
-            if (key.Error is { } keyError) return keyError.ToProblem();
-            if (key.Value!.KeyId != statement.KeyId)
-                return DomainError.InvalidStatement($"keyId {statement.KeyId} is not the id of the statement's publicKey ({key.Value.KeyId}).").ToProblem();
-            publicKey = key.Value.PublicKey;
-        }
-        else if (statement.KeyId is not { Length: 40 } || !statement.KeyId.StartsWith("ed25519:", StringComparison.Ordinal) || !statement.KeyId[8..].All(char.IsAsciiHexDigitLower))
-        {
-            return DomainError.InvalidStatement("keyId must be 'ed25519:' followed by 32 lowercase hex characters.").ToProblem();
-        }
-
-        var command = new PackageDecider.ChangeOwner(normalized.Value!, add, statement.KeyId, publicKey, signer);
-        var outcome = await commands.HandleAsync(normalized.Value!,
-            new StatementReceipt(statementId, PayloadTypes.Owners, normalized.Value!, signer.KeyId, default), http.Id(),
+        var outcome = await commands.HandleAsync(normalized,
+            new StatementReceipt(statementId, PayloadTypes.Owners, normalized, signer.KeyId, default), input.Http.Id(),
             (state, now) => PackageDecider.Decide(state, command, now), beforeCommit: null, ct);
-        if (outcome.Error is { } refused) return refused.ToProblem();
-        if (outcome.Value!.Events.Count > 0) MarketplaceMetrics.OwnerChanged(add);
-        return TypedResults.Ok(Describe(outcome.Value.State!));
+        if (!outcome.TryGet(out var appended, out var refused)) return refused.ToProblem();
+        if (appended.Events.Count > 0) MarketplaceMetrics.OwnerChanged(command.Add);
+        return TypedResults.Ok(Describe(appended.State!));
     }
 
     private static OwnersResponse Describe(PackageState state) =>

@@ -8,7 +8,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Marketplace.Functions.Packages.Publishing;
 
-public sealed record PublishRequest(DsseEnvelope? Envelope, string? PublicKey, string? Blob, DsseEnvelope? Certificate = null);
+public sealed record PublishRequest(DsseEnvelope? Envelope, string? PublicKey, string? Blob, DsseEnvelope? Certificate = null) : ISignedBody;
 
 public sealed record PublishResponse(string Name, string Version, string Sha256, long Sequence);
 
@@ -27,26 +27,26 @@ public static class PublishEndpoint
     }
 
     public static async Task<Results<Created<PublishResponse>, ProblemHttpResult>> Publish(
-        string name, string version, HttpContext http, PackageCommands commands, IBlobStore blobs, Limits limits, TimeProvider time,
-        KeyRateLimiter keyLimits, Registry.RegistryKey registryKey, CancellationToken ct)
+        string name, string version, [AsParameters] SignedInput input, PackageCommands commands, IBlobStore blobs,
+        Registry.RegistryKey registryKey, CancellationToken ct)
     {
-        var normalized = PackageName.Normalize(name);
-        if (normalized.Error is { } nameError) return nameError.ToProblem();
-        var semver = SemanticVersion.Parse(version);
-        if (semver.Error is { } versionError) return versionError.ToProblem();
+        var (http, limits, time, keyLimits) = input;
+        if (!PackageName.Normalize(name).TryGet(out var normalized, out var nameError)) return nameError.ToProblem();
+        if (!SemanticVersion.Parse(version).TryGet(out var semver, out var versionError)) return versionError.ToProblem();
 
-        var body = await BoundedJson.ReadAsync<PublishRequest>(http.Request, limits.MaxPublishRequestBytes, ct);
-        if (body.Error is { } bodyError) return bodyError.ToProblem();
-        var request = body.Value!;
+        var read = await SignedStatements.ReadAsync<PublishRequest, PublishStatement>(http, limits.MaxPublishRequestBytes, PayloadTypes.Publish,
+            RateLimitedOperation.Publish, time, keyLimits, ct);
+        if (!read.TryGet(out var signed, out var readError)) return readError.ToProblem();
+        var (request, (statement, signer, envelope, statementId)) = signed;
 
-        var verified = StatementVerifier.Verify<PublishStatement>(request.Envelope, request.PublicKey, PayloadTypes.Publish, time.GetUtcNow());
-        if (verified.Error is { } statementError) return statementError.ToProblem();
-        var (statement, signer, envelope, statementId) = verified.Value!;
-        if (keyLimits.Charge(http, RateLimitedOperation.Publish, signer.KeyId, statementId) is { } limited) return limited.ToProblem();
-
-        if (Check(statement, name, semver.Value!, limits) is { } mismatch) return mismatch.ToProblem();
-        var certified = Certified(request.Certificate, normalized.Value!, signer, registryKey, time.GetUtcNow());
-        if (certified.Error is { } certificateError) return certificateError.ToProblem();
+        if (PackageStatements.CheckPublish(statement, name, semver, limits.MaxBlobBytes) is { } mismatch) return mismatch.ToProblem();
+        PackageDecider.CertifiedKey? certified = null;
+        if (request.Certificate is { } certificate)
+        {
+            var certify = PackageStatements.Certify(certificate, normalized, signer, registryKey.Public, time.GetUtcNow());
+            if (!certify.TryGet(out var certifiedKey, out var certificateError)) return certificateError.ToProblem();
+            certified = certifiedKey;
+        }
 
         byte[]? inline = null;
         if (request.Blob is not null)
@@ -62,13 +62,13 @@ public static class PublishEndpoint
             // Its SHA-256 is checked once, by the blob store, before anything is written.
         }
 
-        var command = new PackageDecider.Publish(normalized.Value!, name, semver.Value!, statement.Sha256, statement.Size, statement.Manifest, signer, envelope)
+        var command = new PackageDecider.Publish(normalized, name, semver, statement.Sha256, statement.Size, statement.Manifest, signer, envelope)
         {
-            Certified = certified.Value,
+            Certified = certified,
         };
         var outcome = await commands.HandleAsync(
-            normalized.Value!,
-            new StatementReceipt(statementId, PayloadTypes.Publish, normalized.Value!, signer.KeyId, default),
+            normalized,
+            new StatementReceipt(statementId, PayloadTypes.Publish, normalized, signer.KeyId, default),
             http.Id(),
             (state, now) => PackageDecider.Decide(state, command, now),
             async token =>
@@ -87,44 +87,11 @@ public static class PublishEndpoint
                 };
             },
             ct);
-        if (outcome.Error is { } refused) return refused.ToProblem();
+        if (!outcome.TryGet(out var appended, out var refused)) return refused.ToProblem();
         MarketplaceMetrics.Published();
 
-        var key = semver.Value!.Key;
-        return TypedResults.Created($"/v1/packages/{normalized.Value}/{key}",
-            new PublishResponse(normalized.Value!, semver.Value.Text, statement.Sha256, outcome.Value!.Sequence));
-    }
-
-    /// <summary>
-    /// Trusted publishing: a certificate signed by this registry's key, within its window, for this package and the key
-    /// that signed the statement. (Whether its publisher is still trusted is the decider's call.)
-    /// </summary>
-    private static Outcome<PackageDecider.CertifiedKey?> Certified(DsseEnvelope? envelope, string name, OwnerKey signer, Registry.RegistryKey registry, DateTimeOffset now)
-    {
-        if (envelope is null) return (PackageDecider.CertifiedKey?)null;
-        var verified = Marketplace.TrustedPublishing.PublisherCertificate.Verify(envelope, registry.Public, now);
-        if (verified.Error is { } error) return error;
-        var certificate = verified.Value!;
-        if (certificate.Name != name)
-            return DomainError.InvalidCertificate($"the certificate is for package {certificate.Name}, not {name}.");
-        if (certificate.KeyId != signer.KeyId || certificate.PublicKey != signer.PublicKey)
-            return DomainError.InvalidCertificate($"the certificate is for key {certificate.KeyId}; the statement is signed by {signer.KeyId}.");
-        return new PackageDecider.CertifiedKey(certificate, envelope);
-    }
-
-    private static DomainError? Check(PublishStatement s, string pathName, SemanticVersion version, Limits limits)
-    {
-        // Exact spelling: the first publish's spelling is the package's display name, so it is signed as such.
-        if (s.Name != pathName)
-            return DomainError.StatementMismatch($"The statement names '{s.Name}', the path '{pathName}'; sign the spelling you publish.");
-        if (s.Version != version.Text)
-            return DomainError.StatementMismatch($"The statement names version '{s.Version}', the path '{version.Text}'.");
-        if (!Digest.IsSha256Hex(s.Sha256))
-            return DomainError.InvalidDigest("sha256 must be 64 lowercase hex characters.");
-        if (s.Size <= 0)
-            return DomainError.InvalidStatement("size must be a positive byte count.");
-        if (s.Size > limits.MaxBlobBytes)
-            return DomainError.TooLarge($"Blobs are at most {limits.MaxBlobBytes} bytes.");
-        return ManifestRules.Validate(s.Manifest);
+        var key = semver.Key;
+        return TypedResults.Created($"/v1/packages/{normalized}/{key}",
+            new PublishResponse(normalized, semver.Text, statement.Sha256, appended.Sequence));
     }
 }

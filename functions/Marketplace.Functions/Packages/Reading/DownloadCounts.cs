@@ -47,15 +47,14 @@ public static class DownloadsEndpoint
     public static async Task<Results<Ok<DownloadsResponse>, ProblemHttpResult>> Get(
         string name, int? days, IQuerySession session, PackageCommands commands, DownloadCounts counts, TimeProvider time, CancellationToken ct)
     {
-        var normalized = PackageName.Normalize(name);
-        if (normalized.Error is { } error) return error.ToProblem();
+        if (!PackageName.Normalize(name).TryGet(out var normalized, out var error)) return error.ToProblem();
         if (days is < 1 or > 366)
             return DomainError.InvalidRequest("days is between 1 and 366.").ToProblem();
-        if (await commands.LoadAsync(normalized.Value!, ct) is null)
-            return DomainError.NotFound($"Package {normalized.Value} does not exist.").ToProblem();
+        if (await commands.LoadAsync(normalized, ct) is null)
+            return DomainError.NotFound($"Package {normalized} does not exist.").ToProblem();
         var since = DateOnly.FromDateTime(time.GetUtcNow().UtcDateTime).AddDays(1 - (days ?? 30));
-        return TypedResults.Ok(new DownloadsResponse(normalized.Value!,
-            await counts.TotalAsync(session, normalized.Value!, null, ct),
-            await counts.DailyAsync(session, normalized.Value!, since, ct)));
+        return TypedResults.Ok(new DownloadsResponse(normalized,
+            await counts.TotalAsync(session, normalized, null, ct),
+            await counts.DailyAsync(session, normalized, since, ct)));
     }
 }

@@ -48,35 +48,32 @@ public static class ReadEndpoints
     public static async Task<Results<JsonBytes, StatusCodeHttpResult, ProblemHttpResult>> GetPackage(
         string name, HttpContext http, IDocumentStore store, ReadModels models, IMemoryCache cache, ReadOptions options, CancellationToken ct)
     {
-        var normalized = PackageName.Normalize(name);
-        if (normalized.Error is { } error) return error.ToProblem();
-        var json = await Cached(cache, options, ReadCacheInvalidation.PackageKey(normalized.Value!), async () =>
-            await models.PackageAsync(store, normalized.Value!, ct) is var (d, downloads)
+        if (!PackageName.Normalize(name).TryGet(out var normalized, out var error)) return error.ToProblem();
+        var json = await Cached(cache, options, ReadCacheInvalidation.PackageKey(normalized), async () =>
+            await models.PackageAsync(store, normalized, ct) is var (d, downloads)
                 ? new PackageResponse(d.Id, d.DisplayName, d.Owners, d.Versions, d.Latest, downloads, d.CreatedAt, d.UpdatedAt,
                     d.RequireTrustedPublishing, d.TrustedPublishers ?? [])
                 : null);
         return json is null
-            ? DomainError.NotFound($"Package {normalized.Value} does not exist (or is not visible yet).").ToProblem()
+            ? DomainError.NotFound($"Package {normalized} does not exist (or is not visible yet).").ToProblem()
             : Answer(http, json, options);
     }
 
     public static async Task<Results<JsonBytes, StatusCodeHttpResult, ProblemHttpResult>> GetVersion(
         string name, string version, HttpContext http, IDocumentStore store, ReadModels models, IMemoryCache cache, ReadOptions options, CancellationToken ct)
     {
-        var normalized = PackageName.Normalize(name);
-        if (normalized.Error is { } nameError) return nameError.ToProblem();
-        var semver = SemanticVersion.Parse(version);
-        if (semver.Error is { } versionError) return versionError.ToProblem();
-        var id = VersionDocument.IdOf(normalized.Value!, semver.Value!.Key);
+        if (!PackageName.Normalize(name).TryGet(out var normalized, out var nameError)) return nameError.ToProblem();
+        if (!SemanticVersion.Parse(version).TryGet(out var semver, out var versionError)) return versionError.ToProblem();
+        var id = VersionDocument.IdOf(normalized, semver.Key);
         var json = await Cached(cache, options, ReadCacheInvalidation.VersionKey(id), async () =>
-            await models.VersionAsync(store, normalized.Value!, semver.Value.Key, ct) is var (d, downloads, searchVisible)
+            await models.VersionAsync(store, normalized, semver.Key, ct) is var (d, downloads, searchVisible)
                 ? new VersionResponse(d.Name, d.Version, d.Manifest, d.Sha256, d.Size, d.Yanked, d.YankedReason, downloads, d.PublishedAt, d.KeyId, d.PublicKey, d.Envelope, searchVisible,
                     d.Provenance, d.Certificate)
                 : null,
             // Not yet in search: the answer changes when the index catches up, which evicts nothing; do not keep it.
             keep: v => v.SearchVisible);
         return json is null
-            ? DomainError.NotFound($"{normalized.Value} has no version {semver.Value.Key} (or it is not visible yet).").ToProblem()
+            ? DomainError.NotFound($"{normalized} has no version {semver.Key} (or it is not visible yet).").ToProblem()
             : Answer(http, json, options);
     }
 

@@ -31,8 +31,8 @@ public static class UploadEndpoint
         HttpContext http, IBlobStore blobs, Limits limits, PublicUrls urls, CancellationToken ct)
     {
         var body = await BoundedJson.ReadAsync<UploadRequest>(http.Request, limits.MaxRequestBytes, ct);
-        if (body.Error is { } error) return error.ToProblem();
-        var (sha256, size) = body.Value!;
+        if (!body.TryGet(out var request, out var error)) return error.ToProblem();
+        var (sha256, size) = request;
         if (!Digest.IsSha256Hex(sha256))
             return DomainError.InvalidDigest("sha256 must be 64 lowercase hex characters.").ToProblem();
         if (size is null or <= 0)

@@ -38,20 +38,23 @@ public static class ExchangeEndpoint
         return app;
     }
 
-    public static async Task<Results<Created<ExchangeResponse>, ProblemHttpResult>> Exchange(HttpContext http, TrustedPublishingOptions options,
-        OidcKeys keys, RegistryKey registry, PublicUrls urls, IDocumentStore store, Limits limits, TimeProvider time, CancellationToken ct)
+    /// <summary>What an exchange uses, bound by <c>[AsParameters]</c>.</summary>
+    public sealed record ExchangeServices(TrustedPublishingOptions Options, OidcKeys Keys, RegistryKey Registry, PublicUrls Urls,
+        IDocumentStore Store, Limits Limits, TimeProvider Time);
+
+    public static async Task<Results<Created<ExchangeResponse>, ProblemHttpResult>> Exchange(HttpContext http,
+        [AsParameters] ExchangeServices services, CancellationToken ct)
     {
+        var (options, keys, registry, urls, store, limits, time) = services;
         var body = await BoundedJson.ReadAsync<ExchangeRequest>(http.Request, limits.MaxRequestBytes, ct);
-        if (body.Error is { } bodyError) return bodyError.ToProblem();
-        var request = body.Value!;
+        if (!body.TryGet(out var request, out var bodyError)) return bodyError.ToProblem();
         var name = PackageName.Normalize(request.Name);
-        if (name.Error is { } nameError) return nameError.ToProblem();
+        if (!name.TryGet(out var packageName, out var nameError)) return nameError.ToProblem();
         var key = OwnerKey.Parse(request.PublicKey);
-        if (key.Error is { } keyError) return keyError.ToProblem();
+        if (!key.TryGet(out var signer, out var keyError)) return keyError.ToProblem();
 
         var parsed = IdToken.Parse(request.Token);
-        if (parsed.Error is { } tokenError) return tokenError.ToProblem();
-        var token = parsed.Value!;
+        if (!parsed.TryGet(out var token, out var tokenError)) return tokenError.ToProblem();
         if (options.Find(token.Claim("iss")) is not { } issuer)
             return DomainError.InvalidToken($"iss '{token.Claim("iss")}' is not an issuer this registry trusts.").ToProblem();
         IReadOnlyList<System.Text.Json.JsonElement> candidates;
@@ -71,9 +74,9 @@ public static class ExchangeEndpoint
         var audience = issuer.Audience ?? urls.Base(http).GetLeftPart(UriPartial.Authority);
         if (token.CheckClaims(issuer.Issuer, audience, now) is { } claimsError) return claimsError.ToProblem();
         var identity = token.Identity(issuer.Issuer, issuer.ParsedKind);
-        if (identity.Error is { } identityError) return identityError.ToProblem();
+        if (!identity.TryGet(out var job, out var identityError)) return identityError.ToProblem();
 
-        var certificate = PublisherCertificate.For(name.Value!, key.Value!, identity.Value!, now);
+        var certificate = PublisherCertificate.For(packageName, signer, job, now);
         var payload = certificate.Serialize();
         var signature = SignatureAlgorithm.Ed25519.Sign(registry.Key, Dsse.Pae(PayloadTypes.PublisherCertificate, payload));
         var envelope = new DsseEnvelope(PayloadTypes.PublisherCertificate, Convert.ToBase64String(payload),
@@ -82,17 +85,17 @@ public static class ExchangeEndpoint
         var jti = token.Claim("jti")!;
         var receipt = new IdTokenReceipt(
             Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(issuer.Issuer + "\n" + jti))),
-            issuer.Issuer, jti, name.Value!, token.Time("exp")!.Value, now);
-        var command = new TrustedPublishingDecider.IssueCertificate(name.Value!, identity.Value!, jti, certificate, envelope);
+            issuer.Issuer, jti, packageName, token.Time("exp")!.Value, now);
+        var command = new TrustedPublishingDecider.IssueCertificate(packageName, job, jti, certificate, envelope);
         for (var attempt = 1; ; attempt++)
         {
             await using var session = store.LightweightSession();
             session.CorrelationId = http.Id();
-            session.LastModifiedBy = key.Value!.KeyId;
-            var stream = await session.Events.FetchForWriting<PackageState>(name.Value!, ct);
+            session.LastModifiedBy = signer.KeyId;
+            var stream = await session.Events.FetchForWriting<PackageState>(packageName, ct);
             var decision = TrustedPublishingDecider.Decide(stream.Aggregate, command, time.GetUtcNow());
-            if (decision.Error is { } refused) return refused.ToProblem();
-            stream.AppendMany(decision.Value!);
+            if (!decision.TryGet(out var events, out var refused)) return refused.ToProblem();
+            stream.AppendMany(events);
             session.Insert(receipt);
             try
             {

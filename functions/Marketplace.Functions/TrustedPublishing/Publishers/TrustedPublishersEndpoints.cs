@@ -1,6 +1,5 @@
 using Marketplace.Functions.Infrastructure;
 using Marketplace.Functions.Packages;
-using Marketplace.Functions.Packages.Yanking;
 using Marketplace.Functions.Protection;
 using Marketplace.Packages;
 using Marketplace.Signing;
@@ -32,56 +31,28 @@ public static class TrustedPublishersEndpoints
 
     public static async Task<Results<Ok<TrustedPublishersResponse>, ProblemHttpResult>> List(string name, PackageCommands commands, CancellationToken ct)
     {
-        var normalized = PackageName.Normalize(name);
-        if (normalized.Error is { } nameError) return nameError.ToProblem();
-        var state = await commands.LoadAsync(normalized.Value!, ct);
+        if (!PackageName.Normalize(name).TryGet(out var normalized, out var nameError)) return nameError.ToProblem();
+        var state = await commands.LoadAsync(normalized, ct);
         return state is null
-            ? DomainError.NotFound($"Package {normalized.Value} does not exist.").ToProblem()
+            ? DomainError.NotFound($"Package {normalized} does not exist.").ToProblem()
             : TypedResults.Ok(Describe(state));
     }
 
-    public static async Task<Results<Ok<TrustedPublishersResponse>, ProblemHttpResult>> Change(string name, HttpContext http, PackageCommands commands,
-        TrustedPublishingOptions options, Limits limits, TimeProvider time, KeyRateLimiter keyLimits, CancellationToken ct)
+    public static async Task<Results<Ok<TrustedPublishersResponse>, ProblemHttpResult>> Change(string name, [AsParameters] SignedInput input,
+        PackageCommands commands, TrustedPublishingOptions options, CancellationToken ct)
     {
-        var normalized = PackageName.Normalize(name);
-        if (normalized.Error is { } nameError) return nameError.ToProblem();
-        var read = await SignedStatements.ReadAsync<TrustedPublisherStatement>(http, PayloadTypes.TrustedPublisher, RateLimitedOperation.Owners, limits, time, keyLimits, ct);
-        if (read.Error is { } readError) return readError.ToProblem();
-        var (s, signer, _, statementId) = read.Value!;
-        if (PackageName.Normalize(s.Name).Value != normalized.Value)
-            return DomainError.StatementMismatch($"The statement names '{s.Name}', the path '{name}'.").ToProblem();
+        if (!PackageName.Normalize(name).TryGet(out var normalized, out var nameError)) return nameError.ToProblem();
+        var read = await SignedStatements.ReadAsync<TrustedPublisherStatement>(input, PayloadTypes.TrustedPublisher, RateLimitedOperation.Owners, ct);
+        if (!read.TryGet(out var verified, out var readError)) return readError.ToProblem();
+        var (s, signer, _, statementId) = verified;
+        var decide = PackageStatements.TrustedPublishers(s, normalized, name, signer, issuer => options.Find(issuer) is not null);
+        if (!decide.TryGet(out var decision, out var invalid)) return invalid.ToProblem();
 
-        Func<PackageState?, DateTimeOffset, Outcome<object[]>> decide;
-        switch (s.Action)
-        {
-            case "add" or "remove":
-                if (s.Required is not null)
-                    return DomainError.InvalidStatement("required belongs to action 'require'.").ToProblem();
-                if (TrustedPublisherRules.Validate(s.Issuer, s.Repository, s.Workflow, s.Environment) is { } invalid)
-                    return invalid.ToProblem();
-                if (s.Action == "add" && options.Find(s.Issuer!.TrimEnd('/')) is null)
-                    return DomainError.InvalidStatement($"issuer {s.Issuer} is not configured on this registry (TrustedPublishing:Issuers).").ToProblem();
-                var change = new TrustedPublishingDecider.ChangePublisher(normalized.Value!, s.Action == "add",
-                    new TrustedPublisher(s.Issuer!.TrimEnd('/'), s.Repository!, s.Workflow!, s.Environment), signer);
-                decide = (state, now) => TrustedPublishingDecider.Decide(state, change, now);
-                break;
-            case "require":
-                if (s.Required is not { } required)
-                    return DomainError.InvalidStatement("action 'require' needs required: true or false.").ToProblem();
-                if (s.Issuer is not null || s.Repository is not null || s.Workflow is not null || s.Environment is not null)
-                    return DomainError.InvalidStatement("action 'require' names no publisher.").ToProblem();
-                var set = new TrustedPublishingDecider.SetRequirement(normalized.Value!, required, signer);
-                decide = (state, now) => TrustedPublishingDecider.Decide(state, set, now);
-                break;
-            default:
-                return DomainError.InvalidStatement("action must be 'add', 'remove' or 'require'.").ToProblem();
-        }
-
-        var outcome = await commands.HandleAsync(normalized.Value!,
-            new StatementReceipt(statementId, PayloadTypes.TrustedPublisher, normalized.Value!, signer.KeyId, default), http.Id(),
-            decide, beforeCommit: null, ct);
-        if (outcome.Error is { } refused) return refused.ToProblem();
-        return TypedResults.Ok(Describe(outcome.Value!.State!));
+        var outcome = await commands.HandleAsync(normalized,
+            new StatementReceipt(statementId, PayloadTypes.TrustedPublisher, normalized, signer.KeyId, default), input.Http.Id(),
+            decision, beforeCommit: null, ct);
+        if (!outcome.TryGet(out var appended, out var refused)) return refused.ToProblem();
+        return TypedResults.Ok(Describe(appended.State!));
     }
 
     private static TrustedPublishersResponse Describe(PackageState state) =>

@@ -1,7 +1,6 @@
 using Marketplace.Functions.Events;
 using Marketplace.Functions.Infrastructure;
 using Marketplace.Functions.Packages;
-using Marketplace.Functions.Packages.Yanking;
 using Marketplace.Functions.Protection;
 using Marketplace.Signing;
 using Marketplace.Webhooks;
@@ -22,37 +21,33 @@ public static class WebhookStatementEndpoint
     }
 
     public static async Task<Results<Created<WebhookCreatedView>, Ok<WebhookView>, Ok<RedeliveryView>, ProblemHttpResult>> Handle(
-        HttpContext http, WebhookCommands commands, WebhookOptions options, Limits limits, TimeProvider time, KeyRateLimiter keyLimits, CancellationToken ct)
+        [AsParameters] SignedInput input, WebhookCommands commands, WebhookOptions options, CancellationToken ct)
     {
-        var body = await BoundedJson.ReadAsync<SignedRequest>(http.Request, limits.MaxRequestBytes, ct);
-        if (body.Error is { } bodyError) return bodyError.ToProblem();
-        var verified = StatementVerifier.Verify<WebhookStatement>(body.Value!.Envelope, body.Value.PublicKey, PayloadTypes.Webhook, time.GetUtcNow());
-        if (verified.Error is { } statementError) return statementError.ToProblem();
-        var (statement, signer, _, statementId) = verified.Value!;
         // Webhook statements share the owners quota: both are management statements of an owner key.
-        if (keyLimits.Charge(http, RateLimitedOperation.Owners, signer.KeyId, statementId) is { } limited) return limited.ToProblem();
+        var read = await SignedStatements.ReadAsync<WebhookStatement>(input, PayloadTypes.Webhook, RateLimitedOperation.Owners, ct);
+        if (!read.TryGet(out var verified, out var readError)) return readError.ToProblem();
+        var (statement, signer, _, statementId) = verified;
 
         var known = RegistryCloudEvents.Types.ToHashSet(StringComparer.Ordinal);
         var request = WebhookRules.Validate(statement, known, options.AllowPrivateNetworks, options.MaxUrlLength);
-        if (request.Error is { } invalid) return invalid.ToProblem();
-        var r = request.Value!;
-        http.Response.Headers.CacheControl = "no-store";
+        if (!request.TryGet(out var r, out var invalid)) return invalid.ToProblem();
+        input.Http.Response.Headers.CacheControl = "no-store";
         switch (r.Action)
         {
             case WebhookStatement.Create:
-                var created = await commands.CreateAsync(r, signer, statementId, http.Id(), ct);
-                if (created.Error is { } e1) return e1.ToProblem();
-                return TypedResults.Created($"/v1/webhooks/{created.Value!.Id:D}", created.Value);
+                var created = await commands.CreateAsync(r, signer, statementId, input.Http.Id(), ct);
+                if (!created.TryGet(out var createdView, out var e1)) return e1.ToProblem();
+                return TypedResults.Created($"/v1/webhooks/{createdView.Id:D}", createdView);
             case WebhookStatement.Redeliver:
-                var requeued = await commands.RedeliverAsync(r, signer, statementId, http.Id(), ct);
-                if (requeued.Error is { } e2) return e2.ToProblem();
-                return TypedResults.Ok(requeued.Value!);
+                var requeued = await commands.RedeliverAsync(r, signer, statementId, input.Http.Id(), ct);
+                if (!requeued.TryGet(out var redelivery, out var e2)) return e2.ToProblem();
+                return TypedResults.Ok(redelivery);
             default:
                 var changed = r.Action == WebhookStatement.Update
-                    ? await commands.UpdateAsync(r, signer, statementId, http.Id(), ct)
-                    : await commands.RemoveAsync(r, signer, statementId, http.Id(), ct);
-                if (changed.Error is { } e3) return e3.ToProblem();
-                return TypedResults.Ok(changed.Value!);
+                    ? await commands.UpdateAsync(r, signer, statementId, input.Http.Id(), ct)
+                    : await commands.RemoveAsync(r, signer, statementId, input.Http.Id(), ct);
+                if (!changed.TryGet(out var changedView, out var e3)) return e3.ToProblem();
+                return TypedResults.Ok(changedView);
         }
     }
 }
