@@ -14,6 +14,7 @@ using Marketplace.Functions.Transparency;
 using Marketplace.Functions.Webhooks;
 using Marketplace.Packages;
 using Marketplace.Signing;
+using Marketplace.Testing;
 using Marketplace.Tests.Support;
 using Marketplace.Tests.Webhooks;
 using Marketplace.Transparency;
@@ -67,10 +68,7 @@ public sealed class HotColdClusterScenarios(ITestOutputHelper output) : IAsyncLi
     public async Task DisposeAsync()
     {
         foreach (var node in _nodes) await node.DisposeAsync();
-        await using var connection = new NpgsqlConnection(TestEnvironment.Postgres);
-        await connection.OpenAsync();
-        await using var drop = new NpgsqlCommand($"drop schema if exists {_schema} cascade", connection);
-        await drop.ExecuteNonQueryAsync();
+        await TestDatabase.DropSchemaAsync(_schema);
         if (Directory.Exists(_blobs)) Directory.Delete(_blobs, recursive: true);
     }
 

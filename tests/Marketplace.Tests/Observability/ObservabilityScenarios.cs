@@ -9,7 +9,7 @@ using static Marketplace.Tests.Support.Packages;
 namespace Marketplace.Tests.Observability;
 
 /// <summary>A host with the local observability defaults (Prometheus at /metrics).</summary>
-public sealed class ObservabilityFixture : FileStoreFixture;
+public sealed class ObservabilityFixture() : MarketplaceFixture(HostProfile.Default);
 
 /// <summary>
 /// The <c>Marketplace</c> meter is process-wide, so exact counts need the process to themselves: this collection runs
@@ -167,15 +167,7 @@ public sealed class ObservabilityScenarios(ObservabilityFixture fixture)
 }
 
 /// <summary>A host whose projections run nowhere (as an HTTP function with the projections function stopped).</summary>
-public sealed class NoDaemonFixture : FileStoreFixture
-{
-    protected override async Task<Dictionary<string, string?>> BlobSettingsAsync()
-    {
-        var settings = await base.BlobSettingsAsync();
-        settings["Marten:Daemon"] = "Disabled";
-        return settings;
-    }
-}
+public sealed class NoDaemonFixture() : MarketplaceFixture(HostProfile.Default with { Daemon = false });
 
 [CollectionDefinition("no daemon")]
 public sealed class NoDaemonCollection : ICollectionFixture<NoDaemonFixture>;
