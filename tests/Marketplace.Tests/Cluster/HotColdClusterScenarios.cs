@@ -170,7 +170,8 @@ public sealed class HotColdClusterScenarios(ITestOutputHelper output) : IAsyncLi
             }
         })).ToArray();
 
-        await Task.Delay(TimeSpan.FromSeconds(4));
+        int Published() => acks.Count(a => a.Kind == "published");
+        await Poll.UntilAsync(() => Published() >= 15, "publishes acknowledged by the cluster before the kill", TimeSpan.FromSeconds(60));
         holders = await ShardHoldersAsync(db);
         var leader = holders.GroupBy(h => h.Value).MaxBy(g => g.Count())!.Key;
         var victim = _nodes.Single(n => n.Name == leader);
@@ -195,7 +196,9 @@ public sealed class HotColdClusterScenarios(ITestOutputHelper output) : IAsyncLi
         Assert.True(progressResumed is not null, "the projections did not move within 20 s of the kill");
         output.WriteLine($"takeover: {string.Join(", ", after.GroupBy(h => h.Value).Select(g => $"{g.Key} runs {g.Count()}"))} {leadershipTaken.Value.TotalMilliseconds:F0} ms after the kill; every projection and subscription past the log's end at the kill {progressResumed.Value.TotalMilliseconds:F0} ms after it");
 
-        await Task.Delay(TimeSpan.FromSeconds(2));
+        // The survivors go on acknowledging writes.
+        var publishedAtTakeover = Published();
+        await Poll.UntilAsync(() => Published() >= publishedAtTakeover + 10, "publishes acknowledged by the survivors", TimeSpan.FromSeconds(60));
         await stop.CancelAsync();
         await Task.WhenAll(load);
         Assert.Empty(failures);

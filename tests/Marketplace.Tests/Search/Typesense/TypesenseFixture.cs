@@ -1,4 +1,5 @@
 using Marketplace.Functions.Search.Typesense;
+using Marketplace.Testing;
 using Marketplace.Tests.Support;
 using Marten;
 using Microsoft.AspNetCore.Hosting;
@@ -41,16 +42,9 @@ public sealed class TypesenseFixture() : MarketplaceFixture(HostProfile.Default.
         return rows[0];
     }
 
-    public static async Task Eventually(Func<Task<bool>> condition, string what, int seconds = 30)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(seconds);
-        while (!await condition())
-        {
-            if (DateTime.UtcNow > deadline) Assert.Fail($"Still not true after {seconds} s: {what}");
-            await Task.Delay(50);
-        }
-    }
+    public static Task Eventually(Func<Task<bool>> condition, string what, int seconds = 30) =>
+        Poll.UntilAsync(condition, what, TimeSpan.FromSeconds(seconds));
 
     public static Task Eventually(Func<bool> condition, string what, int seconds = 30) =>
-        Eventually(() => Task.FromResult(condition()), what, seconds);
+        Poll.UntilAsync(condition, what, TimeSpan.FromSeconds(seconds));
 }
