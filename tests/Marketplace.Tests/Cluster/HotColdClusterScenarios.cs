@@ -171,8 +171,8 @@ public sealed class HotColdClusterScenarios(ITestOutputHelper output) : IAsyncLi
         })).ToArray();
 
         int Published() => acks.Count(a => a.Kind == "published");
-        await Poll.UntilAsync(() => Published() >= 15, "publishes acknowledged by the cluster before the kill", TimeSpan.FromSeconds(60));
-        holders = await ShardHoldersAsync(db);
+        await Poll.UntilAsync(async () => Published() >= 15 && (holders = await ShardHoldersAsync(db)).Count == shards,
+            "publishes acknowledged by the cluster before the kill, every shard held", TimeSpan.FromSeconds(60));
         var leader = holders.GroupBy(h => h.Value).MaxBy(g => g.Count())!.Key;
         var victim = _nodes.Single(n => n.Name == leader);
         var killedAt = Stopwatch.StartNew();
