@@ -3,6 +3,8 @@ using Marketplace.Projections.Dependents;
 using Marketplace.Projections.Downloads;
 using Marketplace.Projections.Packages;
 using Marketplace.Projections.Search;
+using Marketplace.Projections.Webhooks;
+using Marketplace.Webhooks;
 using Marten;
 
 namespace Marketplace.Projections;
@@ -10,12 +12,16 @@ namespace Marketplace.Projections;
 public static class MarketplaceProjections
 {
     /// <summary>
-    /// Registers every read model: the inline decider snapshot and the async documents, and the PostgreSQL search
-    /// documents unless another search adapter (Typesense) is in use.
+    /// The read models this library holds: the inline decider snapshots (packages, webhook subscriptions), the async
+    /// documents, and the PostgreSQL search documents unless another search adapter (Typesense) is in use. The store
+    /// registers them, with the projections, subscriptions and tables of the app, through the app's one
+    /// <c>AddMarketplaceProjections</c> (functions/Marketplace.Functions/Infrastructure/StoreProjections.cs).
     /// </summary>
-    public static StoreOptions AddMarketplaceProjections(this StoreOptions options, bool postgresSearch = true)
+    public static StoreOptions AddReadModels(this StoreOptions options, bool postgresSearch = true)
     {
         options.Projections.Add<PackageStateProjection>(ProjectionLifecycle.Inline);
+        options.Projections.Add<WebhookStateProjection>(ProjectionLifecycle.Inline);
+        options.Schema.For<WebhookState>().Index(s => s.KeyId);
         options.Projections.Add<PackageDocumentProjection>(ProjectionLifecycle.Async);
         options.Projections.Add<VersionDocumentProjection>(ProjectionLifecycle.Async);
         options.Projections.Add(new DownloadCountsProjection(options.DatabaseSchemaName), ProjectionLifecycle.Async);

@@ -1,7 +1,6 @@
 using JasperFx;
 using JasperFx.Events;
 using JasperFx.Events.Daemon;
-using Marketplace.Projections;
 using Marten;
 using Weasel.Core;
 
@@ -21,8 +20,7 @@ public static class EventStore
         Serverless.DatabaseConnection.EnsureConfigured(configuration);
         var settings = StoreSettings.In(services, configuration);
         var schema = settings.Schema;
-        // The embedded index of each instance is loaded from and tails the PostgreSQL search documents.
-        var postgresSearch = Search.SearchOptions.From(configuration, settings).Adapter is Search.SearchAdapter.Postgres or Search.SearchAdapter.Embedded;
+        var search = Search.SearchOptions.From(configuration, settings).Adapter;
 
         var marten = services.AddMarten(sp =>
         {
@@ -50,17 +48,7 @@ public static class EventStore
             o.Events.MetadataConfig.UserNameEnabled = true;
             o.Events.MetadataConfig.HeadersEnabled = true;
             o.Events.AddEventTypes(Events.EventCatalog.EventTypes);
-            o.Schema.For<StatementReceipt>();
-            o.AddMarketplaceProjections(postgresSearch: postgresSearch);
-            o.Projections.Add(new Transparency.TransparencyLogProjection(schema), JasperFx.Events.Projections.ProjectionLifecycle.Async);
-            o.Projections.AsyncListeners.Add(sp.GetRequiredService<Packages.Reading.ReadCacheInvalidation>());
-            o.Projections.Errors.SkipApplyErrors = false;
-            o.Projections.Errors.SkipSerializationErrors = false;
-            o.Projections.Errors.SkipUnknownEvents = false;
-            // A rebuild stops on the same errors a running daemon stops on (Marten's default too, said here, not assumed).
-            o.Projections.RebuildErrors.SkipApplyErrors = false;
-            o.Projections.RebuildErrors.SkipSerializationErrors = false;
-            o.Projections.RebuildErrors.SkipUnknownEvents = false;
+            o.AddMarketplaceProjections(sp, search);
             // HotCold: every projection shard and subscription is a PostgreSQL session advisory lock (ids derived from
             // DaemonLockId); an instance runs what it holds, the others poll for free locks and take over when a
             // holder's session ends (a dead process's connection goes with it). The base id is the schema's, so two

@@ -1,5 +1,4 @@
 using System.Globalization;
-using Marten;
 using Marketplace.Functions.Infrastructure;
 using Marketplace.Functions.Packages;
 using Microsoft.AspNetCore.Http.Timeouts;
@@ -37,7 +36,6 @@ public static class ProtectionServices
         services.AddSingleton<KeyRateLimiter>();
         services.AddSingleton<RateLimitReconciler>();
         services.AddHostedService(sp => sp.GetRequiredService<RateLimitReconciler>());
-        services.ConfigureMarten(o => o.Storage.ExtendedSchemaObjects.Add(RateLimitReconciler.Define(o.DatabaseSchemaName)));
         services.AddRateLimiter(_ => { });
         services.AddOptions<RateLimiterOptions>().Configure<AddressRateLimiter>((o, limiter) =>
         {

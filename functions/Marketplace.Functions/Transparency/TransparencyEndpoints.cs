@@ -37,7 +37,8 @@ public static class TransparencyEndpoints
         return app;
     }
 
-    public static async Task<Ok<CheckpointResponse>> GetCheckpoint(TransparencyLog log, Registry.RegistryKey key, HttpContext http, CancellationToken ct)
+    public static async Task<Ok<CheckpointResponse>> GetCheckpoint(
+        TransparencyLog log, Registry.RegistryKey key, HttpContext http, CancellationToken ct)
     {
         var (checkpoint, note) = await log.CheckpointAsync(ct);
         http.Response.Headers.CacheControl = "no-cache";
@@ -45,7 +46,8 @@ public static class TransparencyEndpoints
             key.Public.KeyId, log.VerifierKey, note));
     }
 
-    public static async Task<Results<Ok<LeafResponse>, ProblemHttpResult>> GetLeaf(string index, TransparencyLog log, IDocumentStore store, CancellationToken ct)
+    public static async Task<Results<Ok<LeafResponse>, ProblemHttpResult>> GetLeaf(
+        string index, TransparencyLog log, IDocumentStore store, CancellationToken ct)
     {
         if (!long.TryParse(index, NumberStyles.None, CultureInfo.InvariantCulture, out var i))
             return DomainError.InvalidRequest("index is a non-negative integer.").ToProblem();
@@ -75,7 +77,8 @@ public static class TransparencyEndpoints
         if (leaf.Index >= tree)
             return DomainError.InvalidRequest($"Leaf {leaf.Index} is not in a tree of size {tree}.").ToProblem();
         var proof = await log.InclusionProofAsync(session, leaf.Index, tree, ct);
-        return TypedResults.Ok(new InclusionResponse(leaf.Index, leaf.Sequence, tree, Convert.ToBase64String(leaf.Hash), proof.Select(Convert.ToBase64String).ToList()));
+        return TypedResults.Ok(new InclusionResponse(
+            leaf.Index, leaf.Sequence, tree, Convert.ToBase64String(leaf.Hash), proof.Select(Convert.ToBase64String).ToList()));
     }
 
     public static async Task<Results<Ok<ConsistencyResponse>, ProblemHttpResult>> GetConsistency(

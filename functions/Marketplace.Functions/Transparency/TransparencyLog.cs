@@ -40,11 +40,16 @@ public sealed class TransparencyLog(IDocumentStore store, RegistryKey key, Trans
     public async Task<LogLeaf?> LeafAsync(IQuerySession session, long? index, long? sequence, CancellationToken ct)
     {
         var rows = index is { } i
-            ? await session.QueryAsync<string>($"select concat_ws(' ', index, sequence, encode(hash, 'base64')) from {_leaves} where index = ?", ct, i)
-            : await session.QueryAsync<string>($"select concat_ws(' ', index, sequence, encode(hash, 'base64')) from {_leaves} where sequence = ?", ct, sequence!.Value);
+            ? await session.QueryAsync<string>(
+                $"select concat_ws(' ', index, sequence, encode(hash, 'base64')) from {_leaves} where index = ?", ct, i)
+            : await session.QueryAsync<string>(
+                $"select concat_ws(' ', index, sequence, encode(hash, 'base64')) from {_leaves} where sequence = ?", ct, sequence!.Value);
         if (rows.Count == 0) return null;
         var parts = rows[0].Split(' ');
-        return new LogLeaf(long.Parse(parts[0], System.Globalization.CultureInfo.InvariantCulture), long.Parse(parts[1], System.Globalization.CultureInfo.InvariantCulture), Convert.FromBase64String(parts[2]));
+        return new LogLeaf(
+            long.Parse(parts[0], System.Globalization.CultureInfo.InvariantCulture),
+            long.Parse(parts[1], System.Globalization.CultureInfo.InvariantCulture),
+            Convert.FromBase64String(parts[2]));
     }
 
     public async Task<byte[][]> InclusionProofAsync(IQuerySession session, long index, long size, CancellationToken ct)
@@ -60,7 +65,8 @@ public sealed class TransparencyLog(IDocumentStore store, RegistryKey key, Trans
     }
 
     /// <summary>Loads the given subtrees' hashes in one query (leaves for level 0, nodes above).</summary>
-    internal static async Task<Dictionary<Subtree, byte[]>> LoadAsync(IQuerySession session, string leaves, string nodes, IReadOnlyCollection<Subtree> wanted, CancellationToken ct)
+    internal static async Task<Dictionary<Subtree, byte[]>> LoadAsync(
+        IQuerySession session, string leaves, string nodes, IReadOnlyCollection<Subtree> wanted, CancellationToken ct)
     {
         var found = new Dictionary<Subtree, byte[]>(wanted.Count);
         if (wanted.Count == 0) return found;
@@ -69,15 +75,20 @@ public sealed class TransparencyLog(IDocumentStore store, RegistryKey key, Trans
         var nodeIndexes = wanted.Where(s => s.Level > 0).Select(s => s.Index).ToArray();
         var rows = await session.QueryAsync<string>(
             $"select concat_ws(' ', 0, index, encode(hash, 'base64')) from {leaves} where index = any(?) " +
-            $"union all select concat_ws(' ', n.level, n.index, encode(n.hash, 'base64')) from {nodes} n join unnest(?::int[], ?::bigint[]) w(level, index) on n.level = w.level and n.index = w.index",
+            $"union all select concat_ws(' ', n.level, n.index, encode(n.hash, 'base64')) from {nodes} n " +
+            "join unnest(?::int[], ?::bigint[]) w(level, index) on n.level = w.level and n.index = w.index",
             ct, leafIndexes, nodeLevels, nodeIndexes);
         foreach (var row in rows)
         {
             var parts = row.Split(' ');
-            found[new Subtree(int.Parse(parts[0], System.Globalization.CultureInfo.InvariantCulture), long.Parse(parts[1], System.Globalization.CultureInfo.InvariantCulture))] = Convert.FromBase64String(parts[2]);
+            var subtree = new Subtree(
+                int.Parse(parts[0], System.Globalization.CultureInfo.InvariantCulture),
+                long.Parse(parts[1], System.Globalization.CultureInfo.InvariantCulture));
+            found[subtree] = Convert.FromBase64String(parts[2]);
         }
         if (found.Count != wanted.Count)
-            throw new InvalidOperationException($"The transparency log is missing {wanted.Count - found.Count} stored subtree(s): it is being rebuilt or its tables were altered.");
+            throw new InvalidOperationException($"The transparency log is missing {wanted.Count - found.Count} stored subtree(s): " +
+                "it is being rebuilt or its tables were altered.");
         return found;
     }
 }

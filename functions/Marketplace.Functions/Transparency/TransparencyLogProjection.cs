@@ -69,7 +69,8 @@ public sealed class TransparencyLogProjection : EventProjection, IJasperFxProjec
     public override async ValueTask ApplyAsync(IDocumentOperations operations, IEvent e, CancellationToken cancellation) =>
         await AppendAsync(operations, [e], cancellation);
 
-    Task IJasperFxProjection<IDocumentOperations>.ApplyAsync(IDocumentOperations operations, IReadOnlyList<IEvent> events, CancellationToken cancellation) =>
+    Task IJasperFxProjection<IDocumentOperations>.ApplyAsync(
+        IDocumentOperations operations, IReadOnlyList<IEvent> events, CancellationToken cancellation) =>
         AppendAsync(operations, events, cancellation);
 
     private async Task AppendAsync(IDocumentOperations operations, IReadOnlyList<IEvent> events, CancellationToken ct)
@@ -101,7 +102,8 @@ public sealed class TransparencyLogProjection : EventProjection, IJasperFxProjec
                 }
                 else
                 {
-                    var hash = MerkleTree.NodeHash(known[new Subtree(subtree.Level - 1, 2 * subtree.Index)], known[new Subtree(subtree.Level - 1, 2 * subtree.Index + 1)]);
+                    var hash = MerkleTree.NodeHash(
+                        known[new Subtree(subtree.Level - 1, 2 * subtree.Index)], known[new Subtree(subtree.Level - 1, 2 * subtree.Index + 1)]);
                     known[subtree] = hash;
                     nodeRows.Add([subtree.Level, subtree.Index, hash]);
                 }
@@ -118,7 +120,8 @@ public sealed class TransparencyLogProjection : EventProjection, IJasperFxProjec
     {
         var found = new Dictionary<long, byte[]>(sequences.Length);
         if (sequences.Length == 0) return found;
-        var rows = await session.QueryAsync<string>($"select concat_ws(' ', sequence, encode(entry, 'base64')) from {entries} where sequence = any(?)", ct, sequences);
+        var rows = await session.QueryAsync<string>(
+            $"select concat_ws(' ', sequence, encode(entry, 'base64')) from {entries} where sequence = any(?)", ct, sequences);
         foreach (var row in rows)
         {
             var space = row.IndexOf(' ', StringComparison.Ordinal);

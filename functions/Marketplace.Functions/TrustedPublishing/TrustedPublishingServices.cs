@@ -1,6 +1,5 @@
 using Marketplace.Functions.TrustedPublishing.Exchanging;
 using Marketplace.Functions.TrustedPublishing.Publishers;
-using Marten;
 
 namespace Marketplace.Functions.TrustedPublishing;
 
@@ -13,7 +12,6 @@ public static class TrustedPublishingServices
         services.AddHttpClient(OidcKeys.HttpClientName, c => c.Timeout = TimeSpan.FromSeconds(10))
             .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false, PooledConnectionLifetime = TimeSpan.FromMinutes(5) });
         services.AddSingleton<OidcKeys>();
-        services.ConfigureMarten(o => o.Schema.For<IdTokenReceipt>());
         return services;
     }
 

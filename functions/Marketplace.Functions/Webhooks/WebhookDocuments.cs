@@ -1,6 +1,4 @@
 using Marketplace.Webhooks;
-using JasperFx.Events;
-using Marten.Events.Aggregation;
 using Weasel.Core;
 using Weasel.Postgresql;
 using Weasel.Postgresql.Tables;
@@ -29,13 +27,6 @@ public sealed class WebhookRoute
 {
     public Guid Id { get; set; }
     public WebhookState State { get; set; } = null!;
-}
-
-/// <summary>The decider state of a subscription stream, kept inline with its events (as <c>PackageState</c> is).</summary>
-public sealed partial class WebhookStateProjection : SingleStreamProjection<WebhookState, string>
-{
-    public override WebhookState? Evolve(WebhookState? snapshot, string id, IEvent e) =>
-        WebhookState.Evolve(snapshot, e.Data);
 }
 
 /// <summary>One attempt in a delivery's log.</summary>

@@ -1,10 +1,8 @@
-using JasperFx.Events.Projections;
 using Marketplace.Functions.Events;
 using Marketplace.Functions.Webhooks.Delivering;
 using Marketplace.Functions.Webhooks.Reading;
 using Marketplace.Functions.Webhooks.Subscribing;
 using Marketplace.Webhooks;
-using Marten;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
@@ -13,8 +11,9 @@ namespace Marketplace.Functions.Webhooks;
 public static class WebhookServices
 {
     /// <summary>
-    /// Webhooks (the subscription events themselves are declared in the <see cref="EventCatalog"/>): the inline
-    /// subscription snapshot, the endpoint documents and the deliveries table, the outbox subscription, the sender
+    /// Webhooks (the subscription events themselves are declared in the <see cref="EventCatalog"/>; the inline
+    /// subscription snapshot, the endpoint documents, the deliveries table and the outbox subscription are registered
+    /// with the store's other projections, <see cref="Infrastructure.StoreProjections"/>): the sender
     /// with its SSRF guard, and the dispatcher (a hosted service where the daemon runs in-process, unless
     /// <c>Webhooks:Dispatcher</c> says otherwise).
     /// </summary>
@@ -31,17 +30,6 @@ public static class WebhookServices
         services.AddSingleton<WebhookDispatcher>();
         services.AddSingleton<WebhookCommands>();
         services.AddSingleton<WebhookOutbox>();
-        services.ConfigureMarten((sp, o) =>
-        {
-            o.Projections.Add<WebhookStateProjection>(ProjectionLifecycle.Inline);
-            o.Schema.For<WebhookState>().Index(s => s.KeyId);
-            o.Schema.For<WebhookEndpoint>();
-            o.Schema.For<WebhookRoute>();
-            o.Storage.ExtendedSchemaObjects.Add(WebhookDeliveryTable.Define(o.DatabaseSchemaName));
-            o.Storage.ExtendedSchemaObjects.Add(WebhookDeliveryTable.DefineLeases(o.DatabaseSchemaName));
-            o.Storage.ExtendedSchemaObjects.Add(WebhookKeySlots.Define(o.DatabaseSchemaName));
-            o.Projections.Subscribe(sp.GetRequiredService<WebhookOutbox>());
-        });
         var inProcess = configuration.GetValue<bool?>("Webhooks:Dispatcher")
             ?? Infrastructure.StoreSettings.In(services, configuration).DaemonInProcess;
         if (inProcess)

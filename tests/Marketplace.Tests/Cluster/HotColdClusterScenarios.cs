@@ -14,6 +14,7 @@ using Marketplace.Functions.Transparency;
 using Marketplace.Functions.Webhooks;
 using Marketplace.Packages;
 using Marketplace.Signing;
+using Marketplace.Testing;
 using Marketplace.Tests.Support;
 using Marketplace.Tests.Webhooks;
 using Marketplace.Transparency;
@@ -67,10 +68,7 @@ public sealed class HotColdClusterScenarios(ITestOutputHelper output) : IAsyncLi
     public async Task DisposeAsync()
     {
         foreach (var node in _nodes) await node.DisposeAsync();
-        await using var connection = new NpgsqlConnection(TestEnvironment.Postgres);
-        await connection.OpenAsync();
-        await using var drop = new NpgsqlCommand($"drop schema if exists {_schema} cascade", connection);
-        await drop.ExecuteNonQueryAsync();
+        await TestDatabase.DropSchemaAsync(_schema);
         if (Directory.Exists(_blobs)) Directory.Delete(_blobs, recursive: true);
     }
 
@@ -172,8 +170,9 @@ public sealed class HotColdClusterScenarios(ITestOutputHelper output) : IAsyncLi
             }
         })).ToArray();
 
-        await Task.Delay(TimeSpan.FromSeconds(4));
-        holders = await ShardHoldersAsync(db);
+        int Published() => acks.Count(a => a.Kind == "published");
+        await Poll.UntilAsync(async () => Published() >= 15 && (holders = await ShardHoldersAsync(db)).Count == shards,
+            "publishes acknowledged by the cluster before the kill, every shard held", TimeSpan.FromSeconds(60));
         var leader = holders.GroupBy(h => h.Value).MaxBy(g => g.Count())!.Key;
         var victim = _nodes.Single(n => n.Name == leader);
         var killedAt = Stopwatch.StartNew();
@@ -197,7 +196,9 @@ public sealed class HotColdClusterScenarios(ITestOutputHelper output) : IAsyncLi
         Assert.True(progressResumed is not null, "the projections did not move within 20 s of the kill");
         output.WriteLine($"takeover: {string.Join(", ", after.GroupBy(h => h.Value).Select(g => $"{g.Key} runs {g.Count()}"))} {leadershipTaken.Value.TotalMilliseconds:F0} ms after the kill; every projection and subscription past the log's end at the kill {progressResumed.Value.TotalMilliseconds:F0} ms after it");
 
-        await Task.Delay(TimeSpan.FromSeconds(2));
+        // The survivors go on acknowledging writes.
+        var publishedAtTakeover = Published();
+        await Poll.UntilAsync(() => Published() >= publishedAtTakeover + 10, "publishes acknowledged by the survivors", TimeSpan.FromSeconds(60));
         await stop.CancelAsync();
         await Task.WhenAll(load);
         Assert.Empty(failures);

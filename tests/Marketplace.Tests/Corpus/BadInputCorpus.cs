@@ -10,7 +10,7 @@ using static Marketplace.Tests.Support.Packages;
 namespace Marketplace.Tests.Corpus;
 
 /// <summary>A registry with one published package (owner known) for the corpus to aim at.</summary>
-public sealed class CorpusFixture : FileStoreFixture
+public sealed class CorpusFixture() : MarketplaceFixture(HostProfile.Default)
 {
     public Published Existing { get; private set; } = null!;
     public StatementSigner Stranger { get; } = StatementSigner.Generate();

@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Marketplace.Functions.Azure;
 using Marketplace.Signing;
+using Marketplace.Testing;
 using Marketplace.Tests.Support;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -58,10 +59,7 @@ public sealed class AzureWorkerFunctionTests : IAsyncLifetime
     {
         await _worker.DisposeAsync();
         await _app.DisposeAsync();
-        await using var connection = new Npgsql.NpgsqlConnection(TestEnvironment.Postgres);
-        await connection.OpenAsync();
-        await using var drop = new Npgsql.NpgsqlCommand($"drop schema if exists {_schema} cascade", connection);
-        await drop.ExecuteNonQueryAsync();
+        await TestDatabase.DropSchemaAsync(_schema);
         if (Directory.Exists(_blobs)) Directory.Delete(_blobs, recursive: true);
     }
 

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using Marketplace.Signing;
+using Marketplace.Testing;
 using Marketplace.Tests.Support;
 using static Marketplace.Tests.Support.Packages;
 
@@ -57,9 +58,10 @@ public sealed class PostgresOutageScenarios(FaultFixture fixture)
         }
 
         var workers = Enumerable.Range(0, 4).Select(Worker).ToList();
-        await Task.Delay(TimeSpan.FromSeconds(1));
+        await Poll.UntilAsync(() => acknowledged.Count >= 4, "publishes acknowledged under load before the outage", TimeSpan.FromSeconds(30));
         Volatile.Write(ref outage, true);
         await fixture.Postgres.StopAsync(mode);
+        // The outage itself: three seconds of load against a stopped database.
         await Task.Delay(TimeSpan.FromSeconds(3));
         await fixture.Postgres.StartAsync();
         var restarted = Stopwatch.StartNew();

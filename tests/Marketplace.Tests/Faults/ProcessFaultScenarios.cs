@@ -5,6 +5,7 @@ using System.Net.Http.Json;
 using System.Net.Sockets;
 using System.Text;
 using Marketplace.Signing;
+using Marketplace.Testing;
 using static Marketplace.Tests.Support.Packages;
 
 namespace Marketplace.Tests.Faults;
@@ -58,7 +59,8 @@ public sealed class ProcessFaultScenarios(FaultFixture fixture) : IAsyncLifetime
             }
         }
         var workers = Enumerable.Range(0, 4).Select(_ => Task.Run(Worker)).ToList();
-        await Task.Delay(TimeSpan.FromSeconds(2));
+        await Poll.UntilAsync(() => acknowledged.Count >= 4 && Volatile.Read(ref downloads) >= 4,
+            "publishes and downloads acknowledged under load before the kill", TimeSpan.FromSeconds(30));
         await _app.KillAsync();
         await stop.CancelAsync();
         await Task.WhenAll(workers);

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using Alba;
 using Marketplace.Functions.Observability;
+using Marketplace.Testing;
 using Marketplace.Tests.Support;
 using Microsoft.Extensions.DependencyInjection;
 using static Marketplace.Tests.Support.Packages;
@@ -9,7 +10,7 @@ using static Marketplace.Tests.Support.Packages;
 namespace Marketplace.Tests.Observability;
 
 /// <summary>A host with the local observability defaults (Prometheus at /metrics).</summary>
-public sealed class ObservabilityFixture : FileStoreFixture;
+public sealed class ObservabilityFixture() : MarketplaceFixture(HostProfile.Default);
 
 /// <summary>
 /// The <c>Marketplace</c> meter is process-wide, so exact counts need the process to themselves: this collection runs
@@ -167,15 +168,7 @@ public sealed class ObservabilityScenarios(ObservabilityFixture fixture)
 }
 
 /// <summary>A host whose projections run nowhere (as an HTTP function with the projections function stopped).</summary>
-public sealed class NoDaemonFixture : FileStoreFixture
-{
-    protected override async Task<Dictionary<string, string?>> BlobSettingsAsync()
-    {
-        var settings = await base.BlobSettingsAsync();
-        settings["Marten:Daemon"] = "Disabled";
-        return settings;
-    }
-}
+public sealed class NoDaemonFixture() : MarketplaceFixture(HostProfile.Default with { Daemon = false });
 
 [CollectionDefinition("no daemon")]
 public sealed class NoDaemonCollection : ICollectionFixture<NoDaemonFixture>;
@@ -190,9 +183,11 @@ public sealed class ProjectionLagScenarios(NoDaemonFixture fixture)
         Assert.All(await sampler.SampleAsync(CancellationToken.None), l => Assert.Equal(0, l.Seconds));
 
         await fixture.Host.PublishedPackage();
-        await Task.Delay(50);
 
-        var lags = await sampler.SampleAsync(CancellationToken.None);
+        // The lag is the age of the oldest unprocessed event: above zero as soon as the clock has moved past it.
+        IReadOnlyList<ProjectionLag> lags = [];
+        await Poll.UntilAsync(async () => (lags = await sampler.SampleAsync(CancellationToken.None)).Count > 0 && lags.All(l => l.Seconds > 0),
+            "every projection lags behind the publish", TimeSpan.FromSeconds(10));
         Assert.NotEmpty(lags);
         Assert.All(lags, l => Assert.True(l.Seconds > 0, $"{l.Projection} lags {l.Seconds} s"));
     }

@@ -18,28 +18,22 @@ namespace Marketplace.Tests.Protection;
 /// the first appends the client, the second 10.0.0.1), and a fake clock for the rate
 /// limiters only (statements are still checked against real time). Each test takes its own addresses and keys.
 /// </summary>
-public sealed class ProtectionFixture : FileStoreFixture
+public sealed class ProtectionFixture() : MarketplaceFixture(HostProfile.Default.With(
+    ("Protection:ExemptLoopback", "false"),
+    ("Protection:TrustForwardedFor", "true"),
+    ("Protection:TrustedProxies", "2"),
+    ("Protection:RateLimits:Publish:PerAddress", "3"),
+    ("Protection:RateLimits:Publish:PerKey", "2"),
+    ("Protection:RateLimits:Publish:Window", "00:01:00"),
+    ("Protection:RateLimits:Yank:PerAddress", "100"),
+    ("Protection:RateLimits:Yank:PerKey", "1"),
+    ("Protection:RateLimits:Download:PerAddress", "3")))
 {
     private static int _lastAddress;
 
     public FakeTimeProvider Clock { get; } = new(DateTimeOffset.UtcNow);
 
     public static readonly TimeSpan Window = TimeSpan.FromMinutes(1);
-
-    protected override async Task<Dictionary<string, string?>> BlobSettingsAsync()
-    {
-        var settings = await base.BlobSettingsAsync();
-        settings["Protection:ExemptLoopback"] = "false";
-        settings["Protection:TrustForwardedFor"] = "true";
-        settings["Protection:TrustedProxies"] = "2";
-        settings["Protection:RateLimits:Publish:PerAddress"] = "3";
-        settings["Protection:RateLimits:Publish:PerKey"] = "2";
-        settings["Protection:RateLimits:Publish:Window"] = "00:01:00";
-        settings["Protection:RateLimits:Yank:PerAddress"] = "100";
-        settings["Protection:RateLimits:Yank:PerKey"] = "1";
-        settings["Protection:RateLimits:Download:PerAddress"] = "3";
-        return settings;
-    }
 
     protected override void ConfigureHost(IWebHostBuilder builder) =>
         builder.ConfigureTestServices(services => services.AddKeyedSingleton<TimeProvider>(ProtectionServices.ClockKey, Clock));

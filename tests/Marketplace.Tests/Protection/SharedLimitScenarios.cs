@@ -3,11 +3,11 @@ using System.Net;
 using Alba;
 using Marketplace.Functions.Protection;
 using Marketplace.Signing;
+using Marketplace.Testing;
 using Marketplace.Tests.Support;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using Npgsql;
 using Xunit.Abstractions;
 using static Marketplace.Tests.Support.Packages;
 
@@ -70,10 +70,7 @@ public sealed class SharedLimitFixture : IAsyncLifetime
         await A.DisposeAsync();
         await B.DisposeAsync();
         if (Directory.Exists(Root)) Directory.Delete(Root, recursive: true);
-        await using var connection = new NpgsqlConnection(TestEnvironment.Postgres);
-        await connection.OpenAsync();
-        await using var drop = new NpgsqlCommand($"drop schema if exists {Schema} cascade", connection);
-        await drop.ExecuteNonQueryAsync();
+        await TestDatabase.DropSchemaAsync(Schema);
     }
 }
 

@@ -9,15 +9,8 @@ using Microsoft.Extensions.DependencyInjection;
 namespace Marketplace.Tests.Search;
 
 /// <summary>An instance as <c>infra/run</c> starts it: the embedded search index and the daemon in one process.</summary>
-public sealed class EmbeddedIndexFixture : FileStoreFixture
+public sealed class EmbeddedIndexFixture() : MarketplaceFixture(HostProfile.Default.With(("Search:Adapter", "Embedded")))
 {
-    protected override async Task<Dictionary<string, string?>> BlobSettingsAsync()
-    {
-        var settings = await base.BlobSettingsAsync();
-        settings["Search:Adapter"] = "Embedded";
-        return settings;
-    }
-
     public override async Task InitializeAsync()
     {
         await base.InitializeAsync();

@@ -17,7 +17,7 @@ namespace Marketplace.Tests.Search;
 /// and the daemon, and <see cref="EmbeddedHost"/> with its own embedded index and no daemon (it follows the search
 /// documents the other one's daemon writes, as any instance of a multi-node deployment does).
 /// </summary>
-public sealed class SearchFixture : FileStoreFixture
+public sealed class SearchFixture() : MarketplaceFixture(HostProfile.Default)
 {
     public const int Size = 3_000;
     private const long MaxDownloads = 2_000;

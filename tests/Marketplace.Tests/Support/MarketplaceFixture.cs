@@ -1,7 +1,8 @@
 using Alba;
 using Amazon.Runtime;
 using Amazon.S3;
-using Amazon.S3.Model;
+using Marketplace.Functions.Serverless;
+using Marketplace.Testing;
 using Marten;
 using Marten.Events;
 using Microsoft.AspNetCore.Hosting;
@@ -13,9 +14,7 @@ namespace Marketplace.Tests.Support;
 /// <summary>Where the suite's real parts are: infra/test exports both; the defaults match infra/lib.sh.</summary>
 public static class TestEnvironment
 {
-    public static string Postgres =>
-        Environment.GetEnvironmentVariable("MARKETPLACE_TEST_PG")
-        ?? "Host=127.0.0.1;Port=5432;Database=marketplace_test;Username=marketplace;Password=marketplace;SSL Mode=Disable;Maximum Pool Size=20";
+    public static string Postgres => TestDatabase.ConnectionString;
 
     public static string S3 => Environment.GetEnvironmentVariable("MARKETPLACE_TEST_S3") ?? "http://127.0.0.1:4569";
 
@@ -33,23 +32,30 @@ public static class TestEnvironment
 }
 
 /// <summary>
-/// One marketplace host per fixture, on its own PostgreSQL schema (so fixtures run in parallel and counts are
-/// exact), with the async daemon in-process and the read cache off.
+/// One marketplace host per fixture, built from a <see cref="HostProfile"/>, on its own PostgreSQL schema (so fixtures
+/// run in parallel and counts are exact). A fixture that starts services of its own (a fake Typesense, OIDC issuers)
+/// points the host at them through <see cref="ServiceSettingsAsync"/>; one that replaces a service (a clock, a DNS)
+/// through <see cref="ConfigureHost"/>.
 /// </summary>
-public abstract class MarketplaceFixture : IAsyncLifetime
+public class MarketplaceFixture(HostProfile profile) : IAsyncLifetime
 {
     public IAlbaHost Host { get; private set; } = null!;
-    public string Schema { get; } = "t_" + Guid.NewGuid().ToString("n")[..12];
-    public abstract string BlobStoreKind { get; }
+    public string Schema { get; } = TestDatabase.NewSchema("t_");
+    public HostProfile Profile => profile;
+    public TestBlobStore Blobs { get; } = TestBlobStore.For(profile.BlobStore);
+    public string BlobStoreKind => Blobs.Kind;
 
-    protected abstract Task<Dictionary<string, string?>> BlobSettingsAsync();
+    /// <summary>Settings pointing the host at services the fixture started; called once, before the host starts.</summary>
+    protected virtual Task<IReadOnlyDictionary<string, string?>> ServiceSettingsAsync() =>
+        Task.FromResult<IReadOnlyDictionary<string, string?>>(new Dictionary<string, string?>());
 
     public virtual async Task InitializeAsync()
     {
-        var settings = await BlobSettingsAsync();
+        var settings = await Blobs.CreateAsync();
+        foreach (var (k, v) in profile.HostSettings()) settings[k] = v;
+        foreach (var (k, v) in await ServiceSettingsAsync()) settings[k] = v;
         settings["ConnectionStrings:Marketplace"] = TestEnvironment.Postgres;
         settings["Marten:Schema"] = Schema;
-        settings.TryAdd("Reads:CacheFor", "00:00:00");
         // The suite's scenarios search right after the daemon catches up: on the shared PostgreSQL documents that
         // is at once. The embedded index (the app's default) is tested by the search fixtures, which choose it.
         if (!settings.ContainsKey("Typesense:Url")) settings.TryAdd("Search:Adapter", "Postgres");
@@ -60,6 +66,7 @@ public abstract class MarketplaceFixture : IAsyncLifetime
             foreach (var (k, v) in settings) b.UseSetting(k, v);
             ConfigureHost(b);
         });
+        if (profile.SchemaFromDbApply) await SchemaCommand.ApplyAsync(Store, CancellationToken.None);
     }
 
     /// <summary>The settings the host was started with.</summary>
@@ -84,14 +91,9 @@ public abstract class MarketplaceFixture : IAsyncLifetime
     public virtual async Task DisposeAsync()
     {
         await Host.DisposeAsync();
-        await DropBlobsAsync();
-        await using var connection = new Npgsql.NpgsqlConnection(TestEnvironment.Postgres);
-        await connection.OpenAsync();
-        await using var drop = new Npgsql.NpgsqlCommand($"drop schema if exists {Schema} cascade", connection);
-        await drop.ExecuteNonQueryAsync();
+        await Blobs.DropAsync();
+        await TestDatabase.DropSchemaAsync(Schema);
     }
-
-    protected virtual Task DropBlobsAsync() => Task.CompletedTask;
 
     public IDocumentStore Store => Host.Services.GetRequiredService<IDocumentStore>();
 
@@ -108,97 +110,21 @@ public abstract class MarketplaceFixture : IAsyncLifetime
     }
 
     /// <summary>Every stored object, published or staged.</summary>
-    public abstract Task<IReadOnlyList<string>> BlobKeysAsync();
+    public Task<IReadOnlyList<string>> BlobKeysAsync() => Blobs.KeysAsync();
 }
 
-public class FileStoreFixture : MarketplaceFixture
+/// <summary>The default profile: file blobs in a temporary folder, which tests may read and alter.</summary>
+public sealed class FileStoreFixture() : MarketplaceFixture(HostProfile.Default)
 {
-    public string Root { get; } = Path.Combine(Path.GetTempPath(), "mkt-blobs-" + Guid.NewGuid().ToString("n")[..12]);
-    public override string BlobStoreKind => "file";
-
-    protected override Task<Dictionary<string, string?>> BlobSettingsAsync() => Task.FromResult(new Dictionary<string, string?>
-    {
-        ["Blobs:Store"] = "file",
-        ["Blobs:File:Root"] = Root,
-    });
-
-    public override Task<IReadOnlyList<string>> BlobKeysAsync() => Task.FromResult<IReadOnlyList<string>>(
-        Directory.EnumerateFiles(Root, "*", SearchOption.AllDirectories)
-            .Select(f => Path.GetRelativePath(Root, f))
-            .OrderBy(f => f, StringComparer.Ordinal).ToList());
-
-    protected override Task DropBlobsAsync()
-    {
-        Directory.Delete(Root, recursive: true);
-        return Task.CompletedTask;
-    }
+    public string Root => ((FileBlobs)Blobs).Root;
 }
 
-public class S3StoreFixture : MarketplaceFixture
-{
-    public string Bucket { get; } = "mkt-" + Guid.NewGuid().ToString("n")[..12];
-    public override string BlobStoreKind => "s3";
+public sealed class S3StoreFixture() : MarketplaceFixture(HostProfile.Default with { BlobStore = "s3" });
 
-    protected override async Task<Dictionary<string, string?>> BlobSettingsAsync()
-    {
-        using var s3 = TestEnvironment.S3Client();
-        await s3.PutBucketAsync(Bucket);
-        return new Dictionary<string, string?>
-        {
-            ["Blobs:Store"] = "s3",
-            ["Blobs:S3:Bucket"] = Bucket,
-            ["Blobs:S3:ServiceUrl"] = TestEnvironment.S3,
-            ["Blobs:S3:AccessKey"] = "S3RVER",
-            ["Blobs:S3:SecretKey"] = "S3RVER",
-        };
-    }
-
-    public override async Task<IReadOnlyList<string>> BlobKeysAsync()
-    {
-        using var s3 = TestEnvironment.S3Client();
-        var list = await s3.ListObjectsV2Async(new ListObjectsV2Request { BucketName = Bucket });
-        return (list.S3Objects ?? []).Select(o => o.Key).OrderBy(k => k, StringComparer.Ordinal).ToList();
-    }
-}
-
-public class AzureStoreFixture : MarketplaceFixture
-{
-    public string Container { get; } = "mkt-" + Guid.NewGuid().ToString("n")[..12];
-    public override string BlobStoreKind => "azure";
-
-    private Azure.Storage.Blobs.BlobContainerClient Client => new(TestEnvironment.Azure, Container);
-
-    protected override async Task<Dictionary<string, string?>> BlobSettingsAsync()
-    {
-        await Client.CreateIfNotExistsAsync();
-        return new Dictionary<string, string?>
-        {
-            ["Blobs:Store"] = "azure",
-            ["Blobs:Azure:ConnectionString"] = TestEnvironment.Azure,
-            ["Blobs:Azure:Container"] = Container,
-        };
-    }
-
-    public override async Task<IReadOnlyList<string>> BlobKeysAsync()
-    {
-        var keys = new List<string>();
-        await foreach (var blob in Client.GetBlobsAsync()) keys.Add(blob.Name);
-        return keys.OrderBy(k => k, StringComparer.Ordinal).ToList();
-    }
-
-    protected override Task DropBlobsAsync() => Client.DeleteIfExistsAsync();
-}
+public sealed class AzureStoreFixture() : MarketplaceFixture(HostProfile.Default with { BlobStore = "azure" });
 
 /// <summary>A host with the read cache on and a long lifetime: only the daemon's eviction can make reads fresh.</summary>
-public sealed class CachedReadsFixture : FileStoreFixture
-{
-    protected override async Task<Dictionary<string, string?>> BlobSettingsAsync()
-    {
-        var settings = await base.BlobSettingsAsync();
-        settings["Reads:CacheFor"] = "00:10:00";
-        return settings;
-    }
-}
+public sealed class CachedReadsFixture() : MarketplaceFixture(HostProfile.Default with { CacheFor = TimeSpan.FromMinutes(10) });
 
 [CollectionDefinition("cached reads")]
 public sealed class CachedReadsCollection : ICollectionFixture<CachedReadsFixture>;

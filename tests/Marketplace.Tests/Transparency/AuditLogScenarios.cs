@@ -13,7 +13,7 @@ using NSec.Cryptography;
 
 namespace Marketplace.Tests.Transparency;
 
-public sealed class AuditFixture : FileStoreFixture;
+public sealed class AuditFixture() : MarketplaceFixture(HostProfile.Default);
 
 [CollectionDefinition("audit")]
 public sealed class AuditCollection : ICollectionFixture<AuditFixture>;

@@ -3,6 +3,7 @@ using Alba;
 using Marketplace.Functions.Serverless;
 using Marketplace.Functions.Transparency;
 using Marketplace.Signing;
+using Marketplace.Testing;
 using Marketplace.Tests.Support;
 using Marketplace.Transparency;
 using Marten;
@@ -60,10 +61,7 @@ public sealed class AppRoleFixture : IAsyncLifetime
     {
         await Host.DisposeAsync();
         if (Directory.Exists(Root)) Directory.Delete(Root, recursive: true);
-        await using var connection = new NpgsqlConnection(TestEnvironment.Postgres);
-        await connection.OpenAsync();
-        await using var drop = new NpgsqlCommand($"drop schema if exists {Schema} cascade", connection);
-        await drop.ExecuteNonQueryAsync();
+        await TestDatabase.DropSchemaAsync(Schema);
     }
 }
 

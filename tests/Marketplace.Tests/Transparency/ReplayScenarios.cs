@@ -113,17 +113,9 @@ public sealed class ReplayScenarios(ProjectionsFunctionFixture fixture)
     private Task<List<string>> SnapshotAsync() => ReadModelSnapshot.TakeAsync(fixture.Store, fixture.Schema);
 
     /// <summary>An empty registry keeping the imported events' times, with no daemon, like the fixture it mirrors.</summary>
-    private sealed class MirrorFixture : FileStoreFixture, IAsyncDisposable
+    private sealed class MirrorFixture() : MarketplaceFixture((HostProfile.Default with { Daemon = false })
+        .With(("Marten:AppendMode", "QuickWithServerTimestamps"), ("Projections:CatchUpEndpoint", "true"))), IAsyncDisposable
     {
-        protected override async Task<Dictionary<string, string?>> BlobSettingsAsync()
-        {
-            var settings = await base.BlobSettingsAsync();
-            settings["Marten:Daemon"] = "Disabled";
-            settings["Marten:AppendMode"] = "QuickWithServerTimestamps";
-            settings["Projections:CatchUpEndpoint"] = "true";
-            return settings;
-        }
-
         async ValueTask IAsyncDisposable.DisposeAsync() => await DisposeAsync();
     }
 }

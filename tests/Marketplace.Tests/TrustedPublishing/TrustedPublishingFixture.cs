@@ -13,7 +13,7 @@ namespace Marketplace.Tests.TrustedPublishing;
 /// GitLab-kind one whose audience is the default (the registry's origin, <c>http://localhost</c> under Alba). The
 /// registry key is a known seed, so tests can sign certificates the registry would (expired ones, say).
 /// </summary>
-public sealed class TrustedPublishingFixture : FileStoreFixture, IAsyncLifetime
+public sealed class TrustedPublishingFixture() : MarketplaceFixture(HostProfile.Default), IAsyncLifetime
 {
     public const string Audience = "https://registry.test";
     public const string DefaultAudience = "http://localhost";
@@ -28,18 +28,17 @@ public sealed class TrustedPublishingFixture : FileStoreFixture, IAsyncLifetime
         await base.InitializeAsync();
     }
 
-    protected override async Task<Dictionary<string, string?>> BlobSettingsAsync()
-    {
-        var settings = await base.BlobSettingsAsync();
-        settings["Registry:SigningKey"] = Convert.ToBase64String(RegistrySeed);
-        settings["TrustedPublishing:Issuers:0:Issuer"] = GitHub.Issuer;
-        settings["TrustedPublishing:Issuers:0:Kind"] = "github";
-        settings["TrustedPublishing:Issuers:0:Audience"] = Audience;
-        settings["TrustedPublishing:Issuers:1:Issuer"] = GitLab.Issuer;
-        settings["TrustedPublishing:Issuers:1:Kind"] = "gitlab";
-        settings["TrustedPublishing:KeyRefreshMinInterval"] = "00:00:00";
-        return settings;
-    }
+    protected override Task<IReadOnlyDictionary<string, string?>> ServiceSettingsAsync() =>
+        Task.FromResult<IReadOnlyDictionary<string, string?>>(new Dictionary<string, string?>
+        {
+            ["Registry:SigningKey"] = Convert.ToBase64String(RegistrySeed),
+            ["TrustedPublishing:Issuers:0:Issuer"] = GitHub.Issuer,
+            ["TrustedPublishing:Issuers:0:Kind"] = "github",
+            ["TrustedPublishing:Issuers:0:Audience"] = Audience,
+            ["TrustedPublishing:Issuers:1:Issuer"] = GitLab.Issuer,
+            ["TrustedPublishing:Issuers:1:Kind"] = "gitlab",
+            ["TrustedPublishing:KeyRefreshMinInterval"] = "00:00:00",
+        });
 
     async Task IAsyncLifetime.DisposeAsync()
     {

@@ -11,18 +11,11 @@ namespace Marketplace.Tests.Webhooks;
 /// Receivers that take their time: an attempt timeout (10 s) longer than a slow receiver's 3 s, and the production
 /// poll interval (1 s), so a prompt delivery is the dispatcher's doing, not a fast poll's.
 /// </summary>
-public sealed class SlowReceiverWebhookFixture : FileStoreFixture
-{
-    protected override async Task<Dictionary<string, string?>> BlobSettingsAsync()
-    {
-        var settings = await base.BlobSettingsAsync();
-        settings["Webhooks:AllowPrivateNetworks"] = "true";
-        settings["Webhooks:RetrySchedule"] = WebhookFixture.Schedule;
-        settings["Webhooks:Timeout"] = "00:00:10";
-        settings["Webhooks:PollInterval"] = "00:00:01";
-        return settings;
-    }
-}
+public sealed class SlowReceiverWebhookFixture() : MarketplaceFixture(HostProfile.Default.With(
+    ("Webhooks:AllowPrivateNetworks", "true"),
+    ("Webhooks:RetrySchedule", WebhookFixture.Schedule),
+    ("Webhooks:Timeout", "00:00:10"),
+    ("Webhooks:PollInterval", "00:00:01")));
 
 [CollectionDefinition("webhooks slow receivers")]
 public sealed class SlowReceiverWebhookCollection : ICollectionFixture<SlowReceiverWebhookFixture>;

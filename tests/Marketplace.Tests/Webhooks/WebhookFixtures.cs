@@ -14,32 +14,27 @@ namespace Marketplace.Tests.Webhooks;
 /// Webhooks for local development: private networks allowed (receivers on loopback), a retry schedule in
 /// milliseconds that still spans a few seconds (7 attempts), a 1 s attempt timeout, a fast dispatcher poll.
 /// </summary>
-public sealed class WebhookFixture : FileStoreFixture
+public sealed class WebhookFixture() : MarketplaceFixture(HostProfile.Default.With(
+    ("Webhooks:AllowPrivateNetworks", "true"),
+    ("Webhooks:RetrySchedule", Schedule),
+    ("Webhooks:Jitter", "0.1"),
+    ("Webhooks:Timeout", "00:00:01"),
+    ("Webhooks:PollInterval", "00:00:00.050"),
+    ("Webhooks:MaxSubscriptionsPerKey", "3"),
+    ("Webhooks:DownloadEventKeys", "some-other-key, " + DownloadsKey.Owner.KeyId)))
 {
     public const string Schedule = "00:00:00.100,00:00:00.200,00:00:00.400,00:00:00.800,00:00:01.600,00:00:03";
 
     /// <summary>The key the operator allowed registry-wide download events (<c>Webhooks:DownloadEventKeys</c>).</summary>
     public static readonly StatementSigner DownloadsKey = StatementSigner.Generate();
-
-    protected override async Task<Dictionary<string, string?>> BlobSettingsAsync()
-    {
-        var settings = await base.BlobSettingsAsync();
-        settings["Webhooks:AllowPrivateNetworks"] = "true";
-        settings["Webhooks:RetrySchedule"] = Schedule;
-        settings["Webhooks:Jitter"] = "0.1";
-        settings["Webhooks:Timeout"] = "00:00:01";
-        settings["Webhooks:PollInterval"] = "00:00:00.050";
-        settings["Webhooks:MaxSubscriptionsPerKey"] = "3";
-        settings["Webhooks:DownloadEventKeys"] = "some-other-key, " + DownloadsKey.Owner.KeyId;
-        return settings;
-    }
 }
 
 /// <summary>
 /// The production default (private networks refused) with a DNS that answers a public-looking name with loopback and
 /// another with the metadata address, so the check after resolution is what stands in the way; two attempts only.
 /// </summary>
-public sealed class StrictWebhookFixture : FileStoreFixture
+public sealed class StrictWebhookFixture() : MarketplaceFixture(HostProfile.Default.With(
+    ("Webhooks:RetrySchedule", "00:00:00.050"), ("Webhooks:PollInterval", "00:00:00.050"), ("Webhooks:Timeout", "00:00:01")))
 {
     public static readonly Dictionary<string, IPAddress[]> Names = new(StringComparer.OrdinalIgnoreCase)
     {
@@ -47,15 +42,6 @@ public sealed class StrictWebhookFixture : FileStoreFixture
         ["metadata.example.com"] = [IPAddress.Parse("169.254.169.254")],
         ["mixed.example.com"] = [IPAddress.Parse("93.184.216.34"), IPAddress.Parse("10.0.0.7")],
     };
-
-    protected override async Task<Dictionary<string, string?>> BlobSettingsAsync()
-    {
-        var settings = await base.BlobSettingsAsync();
-        settings["Webhooks:RetrySchedule"] = "00:00:00.050";
-        settings["Webhooks:PollInterval"] = "00:00:00.050";
-        settings["Webhooks:Timeout"] = "00:00:01";
-        return settings;
-    }
 
     protected override void ConfigureHost(IWebHostBuilder builder) =>
         builder.ConfigureServices(s => s.AddSingleton<IWebhookDns>(new FakeDns()));

@@ -12,17 +12,8 @@ namespace Marketplace.Tests.Webhooks;
 /// (so the deliveries table must be part of it), the outbox run by the scheduled catch-up, sending by the dispatcher's
 /// drain (what the scheduled run calls after its catch-up). Private networks allowed for the loopback receiver.
 /// </summary>
-public sealed class WebhookProjectionsFunctionFixture : DeployedFunctionFixture
-{
-    protected override bool CatchUpEndpoint => true;
-
-    protected override async Task<Dictionary<string, string?>> BlobSettingsAsync()
-    {
-        var settings = await base.BlobSettingsAsync();
-        settings["Webhooks:AllowPrivateNetworks"] = "true";
-        return settings;
-    }
-}
+public sealed class WebhookProjectionsFunctionFixture()
+    : MarketplaceFixture(HostProfile.DeployedFunction(catchUpEndpoint: true).With(("Webhooks:AllowPrivateNetworks", "true")));
 
 [CollectionDefinition("webhooks projections function")]
 public sealed class WebhookProjectionsFunctionCollection : ICollectionFixture<WebhookProjectionsFunctionFixture>;

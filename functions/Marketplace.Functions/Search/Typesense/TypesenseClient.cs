@@ -9,58 +9,6 @@ using Polly.Timeout;
 
 namespace Marketplace.Functions.Search.Typesense;
 
-public sealed record TypesenseHealth(bool Ok, string? ResourceError);
-
-/// <summary>One line of an import answer: <c>{"success":true}</c> or <c>{"success":false,"error":…,"document":…}</c>.</summary>
-public sealed record TypesenseImportResult(bool Success, string? Error, string? Document);
-
-public sealed record TypesenseField(string Name, string Type, bool? Facet = null, bool? Optional = null, bool? Index = null, bool? Sort = null);
-
-public sealed record TypesenseCollectionSchema(
-    string Name, IReadOnlyList<TypesenseField> Fields, string? DefaultSortingField, IReadOnlyList<string>? TokenSeparators);
-
-public sealed record TypesenseCollection(string Name, long NumDocuments);
-
-/// <summary>The parts of a search answer the adapter reads (typesense.org/docs/30.1/api/search.html).</summary>
-public sealed class TypesenseSearchResponse
-{
-    public long Found { get; set; }
-    public List<TypesenseHit> Hits { get; set; } = [];
-    public List<TypesenseFacetCounts> FacetCounts { get; set; } = [];
-}
-
-public sealed class TypesenseHit
-{
-    public JsonElement Document { get; set; }
-
-    /// <summary>The current highlight form: an object shaped like the document, <c>{snippet, matched_tokens}</c> per string and per array element.</summary>
-    public JsonElement? Highlight { get; set; }
-
-    /// <summary>The deprecated form (<c>enable_highlight_v1</c>): <c>[{field, snippet | snippets + indices, matched_tokens}]</c>.</summary>
-    public List<TypesenseLegacyHighlight>? Highlights { get; set; }
-
-    public double? TextMatch { get; set; }
-}
-
-public sealed class TypesenseLegacyHighlight
-{
-    public string Field { get; set; } = "";
-    public string? Snippet { get; set; }
-    public List<string>? Snippets { get; set; }
-}
-
-public sealed class TypesenseFacetCounts
-{
-    public string FieldName { get; set; } = "";
-    public List<TypesenseFacetCount> Counts { get; set; } = [];
-}
-
-public sealed class TypesenseFacetCount
-{
-    public string Value { get; set; } = "";
-    public long Count { get; set; }
-}
-
 /// <summary>
 /// A typed <see cref="HttpClient"/> over Typesense's REST API: every call carries <c>X-TYPESENSE-API-KEY</c>, is
 /// retried on 408/429/5xx, timeouts and refused connections (Polly: exponential backoff with jitter, honouring
@@ -130,7 +78,8 @@ public sealed class TypesenseClient
     /// <summary>The collection, or null when there is none of that name.</summary>
     public async Task<TypesenseCollection?> GetCollectionAsync(string name, CancellationToken ct)
     {
-        using var response = await SendAsync(_calls, () => new HttpRequestMessage(HttpMethod.Get, $"collections/{Segment(name)}"), $"GET /collections/{name}", ct);
+        using var response = await SendAsync(_calls,
+            () => new HttpRequestMessage(HttpMethod.Get, $"collections/{Segment(name)}"), $"GET /collections/{name}", ct);
         if (response.StatusCode == HttpStatusCode.NotFound) return null;
         if (!response.IsSuccessStatusCode) throw await FailureAsync(response, $"GET /collections/{name}", ct);
         return await response.Content.ReadFromJsonAsync<TypesenseCollection>(Json, ct);
@@ -139,7 +88,8 @@ public sealed class TypesenseClient
     /// <summary>Drops a collection; false when there was none.</summary>
     public async Task<bool> DeleteCollectionAsync(string name, CancellationToken ct)
     {
-        using var response = await SendAsync(_calls, () => new HttpRequestMessage(HttpMethod.Delete, $"collections/{Segment(name)}"), $"DELETE /collections/{name}", ct);
+        using var response = await SendAsync(_calls,
+            () => new HttpRequestMessage(HttpMethod.Delete, $"collections/{Segment(name)}"), $"DELETE /collections/{name}", ct);
         if (response.StatusCode == HttpStatusCode.NotFound) return false;
         if (!response.IsSuccessStatusCode) throw await FailureAsync(response, $"DELETE /collections/{name}", ct);
         return true;
@@ -155,10 +105,11 @@ public sealed class TypesenseClient
         if (documents.Count == 0) return [];
         var body = string.Join('\n', documents);
         var what = $"POST /collections/{collection}/documents/import";
-        using var response = await SendAsync(_imports, () => new HttpRequestMessage(HttpMethod.Post, $"collections/{Segment(collection)}/documents/import?action=upsert")
-        {
-            Content = new StringContent(body, Encoding.UTF8, "text/plain"),
-        }, what, ct);
+        using var response = await SendAsync(_imports,
+            () => new HttpRequestMessage(HttpMethod.Post, $"collections/{Segment(collection)}/documents/import?action=upsert")
+            {
+                Content = new StringContent(body, Encoding.UTF8, "text/plain"),
+            }, what, ct);
         if (!response.IsSuccessStatusCode) throw await FailureAsync(response, what, ct);
         var text = await response.Content.ReadAsStringAsync(ct);
         var results = text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(ImportLine).ToList();
@@ -177,18 +128,21 @@ public sealed class TypesenseClient
             throw new ArgumentException("Document ids are normalised package names.", nameof(ids));
         var filter = Uri.EscapeDataString($"id:[{string.Join(',', ids)}]");
         var what = $"DELETE /collections/{collection}/documents";
-        using var response = await SendAsync(_calls, () => new HttpRequestMessage(HttpMethod.Delete, $"collections/{Segment(collection)}/documents?filter_by={filter}"), what, ct);
+        using var response = await SendAsync(_calls,
+            () => new HttpRequestMessage(HttpMethod.Delete, $"collections/{Segment(collection)}/documents?filter_by={filter}"), what, ct);
         if (!response.IsSuccessStatusCode) throw await FailureAsync(response, what, ct);
         using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync(ct));
         return json.RootElement.TryGetProperty("num_deleted", out var deleted) ? deleted.GetInt64() : 0;
     }
 
     /// <summary><c>GET /collections/{c}/documents/search</c> with the given parameters (each URL-encoded).</summary>
-    public async Task<TypesenseSearchResponse> SearchAsync(string collection, IEnumerable<KeyValuePair<string, string>> parameters, CancellationToken ct)
+    public async Task<TypesenseSearchResponse> SearchAsync(
+        string collection, IEnumerable<KeyValuePair<string, string>> parameters, CancellationToken ct)
     {
         var query = string.Join('&', parameters.Select(p => $"{Uri.EscapeDataString(p.Key)}={Uri.EscapeDataString(p.Value)}"));
         var what = $"GET /collections/{collection}/documents/search";
-        using var response = await SendAsync(_calls, () => new HttpRequestMessage(HttpMethod.Get, $"collections/{Segment(collection)}/documents/search?{query}"), what, ct);
+        using var response = await SendAsync(_calls,
+            () => new HttpRequestMessage(HttpMethod.Get, $"collections/{Segment(collection)}/documents/search?{query}"), what, ct);
         if (!response.IsSuccessStatusCode) throw await FailureAsync(response, what, ct);
         return await response.Content.ReadFromJsonAsync<TypesenseSearchResponse>(Json, ct)
             ?? throw new TypesenseException((int)response.StatusCode, null, $"Typesense answered an empty body to {what}.");
@@ -197,7 +151,8 @@ public sealed class TypesenseClient
     /// <summary>The collection an alias points to, or null when there is no such alias.</summary>
     public async Task<string?> GetAliasAsync(string alias, CancellationToken ct)
     {
-        using var response = await SendAsync(_calls, () => new HttpRequestMessage(HttpMethod.Get, $"aliases/{Segment(alias)}"), $"GET /aliases/{alias}", ct);
+        using var response = await SendAsync(_calls,
+            () => new HttpRequestMessage(HttpMethod.Get, $"aliases/{Segment(alias)}"), $"GET /aliases/{alias}", ct);
         if (response.StatusCode == HttpStatusCode.NotFound) return null;
         if (!response.IsSuccessStatusCode) throw await FailureAsync(response, $"GET /aliases/{alias}", ct);
         using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync(ct));
@@ -214,7 +169,8 @@ public sealed class TypesenseClient
         if (!response.IsSuccessStatusCode) throw await FailureAsync(response, $"PUT /aliases/{alias}", ct);
     }
 
-    private async Task<HttpResponseMessage> SendAsync(ResiliencePipeline<HttpResponseMessage> pipeline, Func<HttpRequestMessage> build, string what, CancellationToken ct)
+    private async Task<HttpResponseMessage> SendAsync(
+        ResiliencePipeline<HttpResponseMessage> pipeline, Func<HttpRequestMessage> build, string what, CancellationToken ct)
     {
         try
         {

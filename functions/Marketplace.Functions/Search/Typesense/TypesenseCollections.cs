@@ -32,7 +32,8 @@ public sealed class TypesenseCollections(
         }
         if (!health.Ok)
             throw new InvalidOperationException(
-                $"Typesense is the search adapter, but {client.BaseAddress}health answered ok=false{(health.ResourceError is { } r ? $" ({r})" : "")}: the node is not ready.");
+                $"Typesense is the search adapter, but {client.BaseAddress}health answered " +
+                $"ok=false{(health.ResourceError is { } r ? $" ({r})" : "")}: the node is not ready.");
         if (health.ResourceError is { } resource)
             logger.LogWarning("Typesense at {Url} reports {ResourceError}: writes may be refused", client.BaseAddress, resource);
     }
@@ -81,7 +82,8 @@ public sealed class TypesenseCollections(
             var last = "";
             while (true)
             {
-                var names = await session.QueryAsync<string>($"select id from {packages} where id > ? order by id limit ?", ct, last, options.Value.BatchSize);
+                var names = await session.QueryAsync<string>(
+                    $"select id from {packages} where id > ? order by id limit ?", ct, last, options.Value.BatchSize);
                 if (names.Count == 0) break;
                 var loaded = await TypesenseIndexer.LoadAsync(session, names, ct);
                 // A new collection holds nothing to delete: only the visible packages are written.

@@ -75,7 +75,8 @@ public sealed class TypesenseFeed : SubscriptionBase
         catch (OperationCanceledException e) when (!cancellationToken.IsCancellationRequested)
         {
             // The daemon reads an OperationCanceledException as "stopping" and would neither pause nor retry.
-            throw new TypesenseException(null, null, $"Typesense feed: a call for events {page.SequenceFloor}–{page.SequenceCeiling} was cancelled.", e);
+            throw new TypesenseException(null, null,
+                $"Typesense feed: a call for events {page.SequenceFloor}–{page.SequenceCeiling} was cancelled.", e);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {

@@ -30,7 +30,8 @@ public sealed class TypesenseIndexer(TypesenseClient client, IOptions<TypesenseO
 
         var table = DownloadCountsProjection.TableIn(session.DocumentStore.Options.DatabaseSchemaName);
         var totals = await session.QueryAsync<string>(
-            $"select coalesce(json_object_agg(t.name, t.total), '{{}}')::text from (select name, sum(count)::bigint as total from {table} where name = any(?) group by name) t",
+            $"select coalesce(json_object_agg(t.name, t.total), '{{}}')::text " +
+            $"from (select name, sum(count)::bigint as total from {table} where name = any(?) group by name) t",
             ct, (object)names.ToArray()); // one text[] parameter, not one per name
         var downloads = JsonSerializer.Deserialize<Dictionary<string, long>>(totals[0]) ?? [];
 
@@ -51,7 +52,8 @@ public sealed class TypesenseIndexer(TypesenseClient client, IOptions<TypesenseO
     /// </summary>
     public async Task WaitForDownloadCountsAsync(IQuerySession session, long sequence, CancellationToken ct)
     {
-        var sql = $"select coalesce(max(last_seq_id), 0) from {session.DocumentStore.Options.Events.DatabaseSchemaName}.mt_event_progression where name = ?";
+        var sql = $"select coalesce(max(last_seq_id), 0) from {session.DocumentStore.Options.Events.DatabaseSchemaName}.mt_event_progression " +
+            "where name = ?";
         var shard = $"{DownloadCountsProjection.ProjectionName}:All";
         var deadline = DateTimeOffset.UtcNow + _options.DownloadCountsWait;
         while (true)
@@ -59,7 +61,8 @@ public sealed class TypesenseIndexer(TypesenseClient client, IOptions<TypesenseO
             var applied = (await session.QueryAsync<long>(sql, ct, shard))[0];
             if (applied >= sequence) return;
             if (DateTimeOffset.UtcNow >= deadline)
-                throw new TimeoutException($"The download counters ({shard}) are at event {applied}, behind event {sequence}, after {_options.DownloadCountsWait}.");
+                throw new TimeoutException(
+                    $"The download counters ({shard}) are at event {applied}, behind event {sequence}, after {_options.DownloadCountsWait}.");
             await Task.Delay(TimeSpan.FromMilliseconds(100), ct);
         }
     }

@@ -59,7 +59,9 @@ public static class TypesenseQuery
     public static string? FilterBy(SearchQuery query)
     {
         var clauses = new List<string>();
-        foreach (var (field, value) in new[] { ("categories", query.Category), ("keywords", query.Keyword), ("authors", query.Author), ("license", query.License) })
+        (string Field, string? Value)[] facets =
+            [("categories", query.Category), ("keywords", query.Keyword), ("authors", query.Author), ("license", query.License)];
+        foreach (var (field, value) in facets)
         {
             if (value is null) continue;
             if (Quote(value) is not { } quoted) return null;
@@ -83,10 +85,16 @@ public static class TypesenseQuery
         return value.EndsWith('\\') ? $"`{value} `" : $"`{value}`";
     }
 
-    /// <summary>How many names a suggest asks for: Typesense matches the prefix per word, so names that only have a later word starting with it are dropped.</summary>
+    /// <summary>
+    /// How many names a suggest asks for: Typesense matches the prefix per word, so names that only have a later word
+    /// starting with it are dropped.
+    /// </summary>
     public const int SuggestCandidates = 4 * SuggestQuery.Size;
 
-    /// <summary>Search parameters of a name suggestion: the prefix's words against the name, the last as a prefix, no typos, most downloaded first.</summary>
+    /// <summary>
+    /// Search parameters of a name suggestion: the prefix's words against the name, the last as a prefix, no typos,
+    /// most downloaded first.
+    /// </summary>
     public static IReadOnlyList<KeyValuePair<string, string>> SuggestParameters(SuggestQuery query) =>
     [
         new("q", string.Join(' ', query.Prefix.Split('-', StringSplitOptions.RemoveEmptyEntries))),
@@ -194,7 +202,9 @@ public static class TypesenseQuery
     }
 
     private static string? Text(JsonElement d, string field) =>
-        d.ValueKind == JsonValueKind.Object && d.TryGetProperty(field, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+        d.ValueKind == JsonValueKind.Object && d.TryGetProperty(field, out var value) && value.ValueKind == JsonValueKind.String
+            ? value.GetString()
+            : null;
 
     private static List<string> Texts(JsonElement d, string field) =>
         d.ValueKind == JsonValueKind.Object && d.TryGetProperty(field, out var value) && value.ValueKind == JsonValueKind.Array

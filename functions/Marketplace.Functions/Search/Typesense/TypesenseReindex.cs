@@ -28,7 +28,8 @@ public static class TypesenseReindex
                 summary.Alias, summary.Collection, summary.Documents, summary.Resynced, summary.Previous ?? "none", summary.ElapsedMs);
             return 0;
         }
-        catch (Exception e) when (e is TypesenseException or TypesenseImportException or InvalidOperationException or TimeoutException or Npgsql.NpgsqlException)
+        catch (Exception e) when (e is TypesenseException or TypesenseImportException or InvalidOperationException or TimeoutException
+                                       or Npgsql.NpgsqlException)
         {
             logger.LogError(e, "search-reindex failed; the alias {Alias} still points at the collection it did before", collections.Alias);
             return 1;

@@ -1,4 +1,3 @@
-using Marten;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
@@ -21,9 +20,8 @@ public static class TypesenseServices
         services.AddSingleton<TypesenseCollections>();
         services.AddSingleton<TypesenseSearch>();
         services.AddSingleton<IPackageSearch>(sp => sp.GetRequiredService<TypesenseSearch>());
-        // What Marten's AddSubscriptionWithServices(ServiceLifetime.Singleton) does, from here rather than AddMarten's chain.
+        // A singleton the store subscribes (Infrastructure.StoreProjections), as Marten's AddSubscriptionWithServices would.
         services.AddSingleton<TypesenseFeed>();
-        services.ConfigureMarten((sp, store) => store.Projections.Subscribe(sp.GetRequiredService<TypesenseFeed>()));
         services.AddHostedService<TypesenseStartupCheck>();
         return services;
     }

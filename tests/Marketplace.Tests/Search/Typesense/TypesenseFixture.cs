@@ -1,4 +1,5 @@
 using Marketplace.Functions.Search.Typesense;
+using Marketplace.Testing;
 using Marketplace.Tests.Support;
 using Marten;
 using Microsoft.AspNetCore.Hosting;
@@ -10,20 +11,16 @@ namespace Marketplace.Tests.Search.Typesense;
 /// The marketplace with Typesense as its search adapter (<c>Typesense:Url</c> set), talking to a
 /// <see cref="FakeTypesense"/> started for the fixture; real PostgreSQL, the async daemon in-process.
 /// </summary>
-public sealed class TypesenseFixture : FileStoreFixture, IAsyncLifetime
+public sealed class TypesenseFixture() : MarketplaceFixture(HostProfile.Default.With(
+    ("Typesense:ApiKey", FakeTypesense.Key), ("Typesense:Retries", "2"), ("Typesense:RetryDelay", "00:00:00.010"), ("Typesense:ImportAttempts", "3"))),
+    IAsyncLifetime
 {
     public FakeTypesense Typesense { get; private set; } = null!;
 
-    protected override async Task<Dictionary<string, string?>> BlobSettingsAsync()
+    protected override async Task<IReadOnlyDictionary<string, string?>> ServiceSettingsAsync()
     {
         Typesense = await FakeTypesense.StartAsync();
-        var settings = await base.BlobSettingsAsync();
-        settings["Typesense:Url"] = Typesense.Url;
-        settings["Typesense:ApiKey"] = FakeTypesense.Key;
-        settings["Typesense:Retries"] = "2";
-        settings["Typesense:RetryDelay"] = "00:00:00.010";
-        settings["Typesense:ImportAttempts"] = "3";
-        return settings;
+        return new Dictionary<string, string?> { ["Typesense:Url"] = Typesense.Url };
     }
 
     // A paused subscription is restarted by the daemon's health check: poll every second rather than every five.
@@ -45,16 +42,9 @@ public sealed class TypesenseFixture : FileStoreFixture, IAsyncLifetime
         return rows[0];
     }
 
-    public static async Task Eventually(Func<Task<bool>> condition, string what, int seconds = 30)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(seconds);
-        while (!await condition())
-        {
-            if (DateTime.UtcNow > deadline) Assert.Fail($"Still not true after {seconds} s: {what}");
-            await Task.Delay(50);
-        }
-    }
+    public static Task Eventually(Func<Task<bool>> condition, string what, int seconds = 30) =>
+        Poll.UntilAsync(condition, what, TimeSpan.FromSeconds(seconds));
 
     public static Task Eventually(Func<bool> condition, string what, int seconds = 30) =>
-        Eventually(() => Task.FromResult(condition()), what, seconds);
+        Poll.UntilAsync(condition, what, TimeSpan.FromSeconds(seconds));
 }

@@ -1,4 +1,5 @@
 using Alba;
+using Marketplace.Testing;
 using Marketplace.Tests.Support;
 
 namespace Marketplace.Tests.Search.Typesense;
@@ -36,10 +37,7 @@ public sealed class TypesenseStartupScenarios
         }
         finally
         {
-            await using var connection = new Npgsql.NpgsqlConnection(TestEnvironment.Postgres);
-            await connection.OpenAsync();
-            await using var drop = new Npgsql.NpgsqlCommand($"drop schema if exists {schema} cascade", connection);
-            await drop.ExecuteNonQueryAsync();
+            await TestDatabase.DropSchemaAsync(schema);
             if (Directory.Exists(root)) Directory.Delete(root, recursive: true);
         }
     }
