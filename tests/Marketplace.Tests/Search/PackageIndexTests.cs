@@ -63,7 +63,8 @@ public sealed class PackageIndexTests
     [Fact]
     public void totals_and_facet_counts_equal_a_direct_count_over_a_corpus()
     {
-        var corpus = SearchCorpus.Generate(3_000, seed: 5);
+        // Over 8,192 packages: the unfiltered sorts then skip on a sampled floor, which this checks too.
+        var corpus = SearchCorpus.Generate(9_000, seed: 5);
         using var index = new PackageIndex();
         var rows = corpus.Select((p, i) =>
         {
@@ -106,6 +107,8 @@ public sealed class PackageIndexTests
         Assert.Equal(visible.Count, everything.Total);
         Assert.Equal(visible.OrderByDescending(p => p.Downloads).ThenBy(p => p.Name, StringComparer.Ordinal).Take(20).Select(p => p.Name), Names(everything));
         Assert.Equal(visible.OrderByDescending(p => p.UpdatedAt).Take(20).Select(p => p.Name), Names(Search(index, sort: "recent")));
+        Assert.Equal(visible.OrderByDescending(p => p.UpdatedAt).Skip(100).Take(20).Select(p => p.Name),
+            Names(index.Search(SearchQuery.Create(null, null, null, null, null, null, "recent", null, "100").Value!)));
         Assert.Equal(
             visible.SelectMany(p => p.Licenses()).CountBy(l => l).OrderByDescending(c => c.Value).ThenBy(c => c.Key, StringComparer.Ordinal).Select(c => (c.Key, c.Value)),
             everything.Facets.License.Select(c => (c.Value, (int)c.Count)));

@@ -129,7 +129,7 @@ public sealed class PackageIndex : IDisposable
                 var (wordsBefore, facetsBefore) = wasVisible ? (WordsOf(before!), columns.Facets[slot]) : (Empty, []);
                 var (words, facets) = row.Visible ? (WordsOf(row), _facets.OrdinalsOf(row)) : (Empty, []);
                 for (var f = 0; f < FieldCount; f++) Change(_fields[f], slot, wordsBefore[f], words[f]);
-                Change(_allWords, slot, All(wordsBefore), All(words));
+                Change(_allWords, slot, AllOf(wordsBefore), AllOf(words));
                 Change(_facetPackages, slot, Texts(facetsBefore), Texts(facets));
                 if (wasVisible != row.Visible) _names.Set(row.Name, slot, row.Visible);
                 columns.Packages[slot] = row;
@@ -152,8 +152,6 @@ public sealed class PackageIndex : IDisposable
 
     private static double PopularityOf(long downloads) => 1 + Math.Log(1 + downloads) / 4;
 
-    private static string[] All(string[][] words) => words.Length == 0 ? [] : [.. words.SelectMany(w => w).Distinct(StringComparer.Ordinal)];
-
     private static string[] Texts(int[] ordinals) => [.. ordinals.Select(FacetKey)];
 
     private static string FacetKey(int ordinal) => ordinal.ToString(System.Globalization.CultureInfo.InvariantCulture);
@@ -166,15 +164,33 @@ public sealed class PackageIndex : IDisposable
             if (Array.IndexOf(before, word) < 0) vocabulary.Set(word, slot, true);
     }
 
-    private static string[][] WordsOf(IndexedPackage p) =>
+    /// <summary>The package's distinct words per field (writer only: reuses one set).</summary>
+    private string[][] WordsOf(IndexedPackage p) =>
     [
-        Distinct(SearchQuery.WordsOf(p.Name, int.MaxValue)),
-        Distinct(p.Keywords.SelectMany(k => SearchQuery.WordsOf(k, int.MaxValue))),
-        Distinct(SearchQuery.WordsOf(p.Description ?? "", int.MaxValue)),
-        Distinct(p.Authors.SelectMany(a => SearchQuery.WordsOf(a, int.MaxValue))),
+        DistinctWords(p.Name),
+        DistinctWords(p.Keywords),
+        DistinctWords(p.Description ?? ""),
+        DistinctWords(p.Authors),
     ];
 
-    private static string[] Distinct(IEnumerable<string> words) => [.. words.Distinct(StringComparer.Ordinal)];
+    private readonly HashSet<string> _seen = new(StringComparer.Ordinal);
+
+    private string[] DistinctWords(params ReadOnlySpan<string> texts)
+    {
+        _seen.Clear();
+        foreach (var text in texts)
+            foreach (var word in SearchQuery.WordsOf(text, int.MaxValue)) _seen.Add(word);
+        return _seen.Count == 0 ? [] : [.. _seen];
+    }
+
+    private string[] AllOf(string[][] words)
+    {
+        if (ReferenceEquals(words, Empty)) return [];
+        _seen.Clear();
+        foreach (var field in words)
+            foreach (var word in field) _seen.Add(word);
+        return [.. _seen];
+    }
 
     private static bool SameText(IndexedPackage a, IndexedPackage b) =>
         a.Version == b.Version && a.Description == b.Description && a.License == b.License && a.UpdatedAt == b.UpdatedAt &&
@@ -676,7 +692,7 @@ public sealed class PackageIndex : IDisposable
             var visible = columns.Visible;
             var key = query.Sort == SearchSort.Recent ? columns.Updated : columns.Downloads;
             count = Math.Min(count, visible.Length);
-            var threshold = long.MinValue;
+            var threshold = SampledThreshold(visible, key, count);
             for (var slot = 0; slot < count; slot++)
             {
                 if (!visible[slot]) continue;
@@ -695,6 +711,26 @@ public sealed class PackageIndex : IDisposable
                 if (_best.Count == _keep && _best.TryPeek(out _, out var head))
                     threshold = query.Sort == SearchSort.Recent ? head.Updated : head.Downloads;
             }
+        }
+
+        /// <summary>
+        /// A floor under the page's values of the sort's column: the k-th largest value of an even sample of the
+        /// packages is at most the k-th largest of all, so a package below it cannot enter the page. Without it a
+        /// column that grows with the slot (recency: slots are given in publish order) would pass every package
+        /// through the heap.
+        /// </summary>
+        private long SampledThreshold(bool[] visible, long[] key, int count)
+        {
+            const int Sample = 2_048;
+            if (count < 4 * Sample || _keep > Sample / 4) return long.MinValue;
+            var step = count / Sample;
+            var sample = new long[Sample];
+            var n = 0;
+            for (var slot = 0; slot < count && n < Sample; slot += step)
+                if (visible[slot]) sample[n++] = key[slot];
+            if (n < _keep) return long.MinValue;
+            Array.Sort(sample, 0, n);
+            return sample[n - _keep];
         }
 
         private Rank RankOf(int slot, float weights, long d)
