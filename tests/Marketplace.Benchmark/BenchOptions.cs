@@ -31,6 +31,9 @@ internal sealed class BenchOptions
           --port P                    port for the service on 127.0.0.1 (default 5090)
           --no-build                  do not run 'dotnet build -c Release' on Marketplace.Functions first
           --keep-schema               keep the run's PostgreSQL schema (dropped after a clean run by default)
+          --phase index               the embedded search index alone, in this process (no service, no database):
+                                      loads --search-packages of the corpus and runs the search phase's query set
+                                      and suggest prefixes one at a time for --seconds; CPU per query by kind
           --phase peer                side by side with a peer registry, interleaved (ours, peer, ours, peer): publish
                                       at 8 and 16 (default; --concurrency-publish), metadata GET at 32, download at 64
                                       (redirect not followed), search at 8; prints each figure with its ratio.
@@ -111,8 +114,8 @@ internal sealed class BenchOptions
                 case "--port": o.Port = PositiveInt(arg, Value()); break;
                 case "--phase":
                     o.Phase = Value().ToLowerInvariant();
-                    if (o.Phase is not ("publish" or "get" or "download" or "all" or "search" or "pages" or "peer"))
-                        throw new ArgumentException("--phase is one of publish, get, download, all, search, pages, peer.");
+                    if (o.Phase is not ("publish" or "get" or "download" or "all" or "search" or "pages" or "peer" or "index"))
+                        throw new ArgumentException("--phase is one of publish, get, download, all, search, pages, peer, index.");
                     break;
                 case "--concurrency": all = IntList(arg, Value()); break;
                 case "--concurrency-publish": publish = IntList(arg, Value()); break;

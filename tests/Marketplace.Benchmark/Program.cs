@@ -18,6 +18,8 @@ if (options.Help)
     return 0;
 }
 
+if (options.Phase == "index") return SearchIndexBench.Run(options, Console.Out);
+
 using var cancel = new CancellationTokenSource();
 // Ctrl+C, SIGTERM and SIGHUP stop the load and let the run clean up: the service is always killed.
 using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);

@@ -181,6 +181,7 @@ internal sealed class SuggestWorkload : IWorkload
     public string Phase { get; }
     public int ExpectedStatus => 200;
     public int Count => _prefixes.Length;
+    public IReadOnlyList<string> Prefixes => _prefixes;
 
     public HttpRequestMessage Create(int worker)
     {

@@ -35,7 +35,10 @@ public sealed record SearchQuery(
 
     public bool IsEmpty => Words.Count == 0;
 
-    public static IReadOnlyList<string> WordsOf(string text)
+    public static IReadOnlyList<string> WordsOf(string text) => WordsOf(text, 16);
+
+    /// <summary>The words of a text as search matches them, at most <paramref name="max"/> (an index takes them all).</summary>
+    public static IReadOnlyList<string> WordsOf(string text, int max)
     {
         var words = new List<string>();
         var start = -1;
@@ -47,7 +50,7 @@ public sealed record SearchQuery(
             {
                 words.Add(text[start..i].ToLowerInvariant());
                 start = -1;
-                if (words.Count == 16) break;
+                if (words.Count == max) break;
             }
         }
         return words;

@@ -74,8 +74,8 @@ public sealed class EmbeddedIndexFeed(IDocumentStore store, PackageIndex index, 
         index.Apply(rows);
         LoadTime = clock.Elapsed;
         Volatile.Write(ref _applied, sequence);
-        logger.LogInformation("Embedded search index: {Packages} packages at sequence {Sequence} loaded in {Milliseconds} ms ({LuceneBytes} bytes of Lucene index)",
-            index.VisibleCount, sequence, (long)LoadTime.TotalMilliseconds, index.LuceneBytes);
+        logger.LogInformation("Embedded search index: {Packages} packages at sequence {Sequence} loaded in {Milliseconds} ms ({IndexBytes} bytes of vocabularies and postings)",
+            index.VisibleCount, sequence, (long)LoadTime.TotalMilliseconds, index.IndexBytes());
     }
 
     /// <summary>Applies what the projection has applied since this index last looked.</summary>
