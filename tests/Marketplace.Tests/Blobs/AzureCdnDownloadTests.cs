@@ -6,16 +6,12 @@ using static Marketplace.Tests.Support.Packages;
 namespace Marketplace.Tests.Blobs;
 
 /// <summary>The Azure blob store (Azurite) with <c>Blobs:Azure:CdnBaseUrl</c> set, as main.bicep deploys it behind Front Door.</summary>
-public sealed class AzureCdnStoreFixture : AzureStoreFixture
+public sealed class AzureCdnStoreFixture()
+    : MarketplaceFixture((HostProfile.Default with { BlobStore = "azure" }).With(("Blobs:Azure:CdnBaseUrl", AzureCdnStoreFixture.Cdn)))
 {
     public const string Cdn = "https://cdn.example.test";
 
-    protected override async Task<Dictionary<string, string?>> BlobSettingsAsync()
-    {
-        var settings = await base.BlobSettingsAsync();
-        settings["Blobs:Azure:CdnBaseUrl"] = Cdn;
-        return settings;
-    }
+    public string Container => ((AzureBlobs)Blobs).Container;
 }
 
 /// <summary>Downloads through the real HTTP pipeline redirect to the CDN host; uploads never do.</summary>
