@@ -4,7 +4,7 @@ using Marketplace.Client.Packing;
 
 namespace Marketplace.Cli;
 
-/// <summary>What <c>mkt</c> exits with; scripts may rely on these (README, "Exit codes").</summary>
+/// <summary>What <c>mkt</c> exits with; scripts may rely on these (docs/client.md, "Exit codes").</summary>
 public static class ExitCodes
 {
     public const int Ok = 0;

@@ -6,7 +6,7 @@ using Marketplace.Client.Trust;
 namespace Marketplace.Client;
 
 /// <summary>
-/// The registry's API as typed calls: every endpoint of API.md and of the README's additions. Failures the registry
+/// The registry's API as typed calls: every endpoint of API.md and of its additions in docs/api.md. Failures the registry
 /// answers come back as <see cref="MarketplaceApiException"/> carrying the problem's code; 429 and 503 are retried after
 /// <c>Retry-After</c>; every call takes a cancellation token. Signing, log verification and installing build on it.
 /// </summary>

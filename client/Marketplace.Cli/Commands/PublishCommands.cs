@@ -129,7 +129,7 @@ internal static class PublishCommands
             ?? throw new FileNotFoundException($"{name} is not in the archive."));
     }
 
-    /// <summary>Polls until the version is readable and search shows it: reads are eventually consistent (README, searchVisible).</summary>
+    /// <summary>Polls until the version is readable and search shows it: reads are eventually consistent (docs/api.md, searchVisible).</summary>
     private static async Task<bool> WaitVisibleAsync(MarketplaceClient client, string name, string version, TimeSpan timeout, CancellationToken ct)
     {
         var deadline = DateTimeOffset.UtcNow + timeout;

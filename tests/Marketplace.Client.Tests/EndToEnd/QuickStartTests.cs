@@ -6,8 +6,8 @@ namespace Marketplace.Client.Tests.EndToEnd;
 
 /// <summary>
 /// The README's quick start, run as written: every line of it is executed here (mkt through the CLI's own entry
-/// point, the file and folder lines by a tiny interpreter), so the README cannot drift from what works. When README.md
-/// holds the block between its markers, it must be exactly this one.
+/// point, the file and folder lines by a tiny interpreter), so the README cannot drift from what works. The checkout's
+/// README.md must hold the quick start between its markers, and it must be exactly this one.
 /// </summary>
 [Collection("journey")]
 public sealed class QuickStartTests(JourneyRegistry registry)
@@ -43,8 +43,11 @@ public sealed class QuickStartTests(JourneyRegistry registry)
     public async Task the_readme_quick_start_runs_as_written()
     {
         var readme = FindReadme();
-        if (readme is not null && File.ReadAllText(readme) is var text && text.Contains(Begin, StringComparison.Ordinal))
+        if (readme is not null)
         {
+            var text = File.ReadAllText(readme);
+            Assert.True(text.Contains(Begin, StringComparison.Ordinal) && text.Contains(End, StringComparison.Ordinal),
+                "README.md keeps the quick start between its markers");
             var start = text.IndexOf(Begin, StringComparison.Ordinal) + Begin.Length;
             var block = text[start..text.IndexOf(End, start, StringComparison.Ordinal)];
             var fenced = block[(block.IndexOf('\n', block.IndexOf("```", StringComparison.Ordinal)) + 1)..block.LastIndexOf("```", StringComparison.Ordinal)];

@@ -9,7 +9,7 @@ using NSec.Cryptography;
 namespace Marketplace.Client.Tests.EndToEnd;
 
 /// <summary>
-/// The README's "Publishing from CI" steps, run as written against a local OIDC issuer: an owner names the workflow, the
+/// The "Publishing from CI" steps of docs/client.md, run as written against a local OIDC issuer: an owner names the workflow, the
 /// CI job publishes with <c>mkt publish . --trusted</c> and no key of its own, and <c>mkt install</c> proves where the
 /// version was built — and refuses it when the log shows the publisher was named only after the publish.
 /// </summary>
@@ -45,7 +45,7 @@ public sealed class TrustedPublishingTests(TrustedRegistry registry)
         registry.Issuer.GitHubJob = audience => registry.Issuer.GitHubClaims(audience, Repository, Workflow, environment: "release");
         var folder = PackageFolders.Create(ci.WorkingDirectory, name, "2.0.0");
         ci.WorkingDirectory = folder;
-        // The README's GitHub Actions step, as written.
+        // The GitHub Actions step of docs/client.md, as written.
         var published = await ci.OkAsync("publish", ".", "--trusted", "--wait");
         Assert.Contains("(certified for this workflow run)", published.Out, StringComparison.Ordinal);
         Assert.False(File.Exists(Path.Combine(ci.Home, "keys.json")), "a trusted publish keeps no key");
@@ -76,7 +76,7 @@ public sealed class TrustedPublishingTests(TrustedRegistry registry)
 
         using var ci = new CliRunner(registry.Url);
         ci.Variables["MKT_ID_TOKEN"] = registry.Issuer.Mint(registry.Issuer.GitHubClaims(registry.Url.GetLeftPart(UriPartial.Authority)), "ES256");
-        // The README's GitLab step, as written (the job's id_tokens entry sets MKT_ID_TOKEN).
+        // The GitLab step of docs/client.md, as written (the job's id_tokens entry sets MKT_ID_TOKEN).
         ci.WorkingDirectory = PackageFolders.Create(ci.WorkingDirectory, name, "2.0.0");
         var published = await ci.OkAsync("publish", ".", "--trusted", "--wait");
         Assert.Contains("(certified for this workflow run)", published.Out, StringComparison.Ordinal);

@@ -7,7 +7,7 @@ using Marketplace.Transparency;
 
 namespace Marketplace.Client.Tests.Sdk;
 
-/// <summary>Every endpoint of API.md and of the README's additions, through the SDK, against the real service.</summary>
+/// <summary>Every endpoint of API.md and of its additions in docs/api.md, through the SDK, against the real service.</summary>
 [Collection("journey")]
 public sealed class EndpointTests(JourneyRegistry registry)
 {

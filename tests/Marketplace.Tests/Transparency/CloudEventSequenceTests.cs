@@ -91,7 +91,7 @@ public sealed class CloudEventSequenceTests
     [Fact]
     public void the_sdk_itself_cannot_read_such_a_line_with_its_integer_attribute()
     {
-        // Why the extension is not an SDK attribute: a reader declaring it Integer fails past 2^31 (README says so).
+        // Why the extension is not an SDK attribute: a reader declaring it Integer fails past 2^31 (docs/api.md says so).
         var line = RegistryCloudEvents.Serialize(Event(Samples[0], 3_000_000_000L));
         Assert.ThrowsAny<Exception>(() => new JsonEventFormatter().DecodeStructuredModeMessage(line, new ContentType("application/cloudevents+json"),
             [CloudEventAttribute.CreateExtension("sequence", CloudEventAttributeType.Integer)]));
