@@ -83,6 +83,18 @@ internal static class SearchIndexBench
             suggest.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
         }
         output.WriteLine(Line("suggest", suggest, suggest.Count));
+
+        // What a publish costs the index once it is loaded: one new package per Apply (the feed applies what each
+        // projection batch changed), its words those of a corpus package.
+        var applies = new List<double>();
+        for (var i = 0; i < 500; i++)
+        {
+            var row = rows[i * 197 % rows.Count] with { Name = F($"bench-new-{i}"), Visible = true, UpdatedAt = time.AddYears(1).AddSeconds(i) };
+            var start = Stopwatch.GetTimestamp();
+            index.Apply([row]);
+            applies.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+        }
+        output.WriteLine(Line("apply-new", applies, applies.Count));
         output.WriteLine("Rerun with: dotnet run -c Release --project tests/Marketplace.Benchmark -- --phase index " +
             F($"--search-packages {options.SearchPackages} --search-queries {options.SearchQueries} --seconds {seconds:0}"));
         return 0;

@@ -422,13 +422,47 @@ public sealed class PackageIndex : IDisposable
         private readonly Dictionary<string, Term> _terms = new(StringComparer.Ordinal);
         private readonly Dictionary<Term, Changes> _pending = [];
         private readonly List<Term> _added = [];
-        private View _view = new([], []);
+        private View _view = View.Empty;
 
         /// <summary>
-        /// The terms sorted ordinally, and each one's length side by side (the typo walk skips on it without reading
-        /// a term), published together.
+        /// The terms sorted ordinally in two runs: a large one, and a small one of the terms added since it was last
+        /// made (merged into the large run once it passes <see cref="RecentLimit"/> terms), so a publish that brings a
+        /// new name copies a few hundred references, not the whole vocabulary. Each run keeps its terms' lengths side
+        /// by side (the typo walk skips on them without reading a term). Published together.
         /// </summary>
-        private sealed record View(Term[] Terms, int[] Lengths);
+        private sealed record View(Run Main, Run Recent)
+        {
+            public static readonly View Empty = new(Run.Empty, Run.Empty);
+        }
+
+        private sealed record Run(Term[] Terms, int[] Lengths)
+        {
+            public static readonly Run Empty = new([], []);
+
+            /// <summary>This run and the sorted <paramref name="added"/> merged into one.</summary>
+            public Run With(IReadOnlyList<Term> added)
+            {
+                var terms = new Term[Terms.Length + added.Count];
+                var lengths = new int[terms.Length];
+                int i = 0, j = 0, k = 0;
+                while (i < Terms.Length || j < added.Count)
+                {
+                    if (j == added.Count || (i < Terms.Length && string.CompareOrdinal(Terms[i].Text, added[j].Text) < 0))
+                    {
+                        lengths[k] = Lengths[i];
+                        terms[k++] = Terms[i++];
+                    }
+                    else
+                    {
+                        lengths[k] = added[j].Text.Length;
+                        terms[k++] = added[j++];
+                    }
+                }
+                return new Run(terms, lengths);
+            }
+        }
+
+        private const int RecentLimit = 512;
 
         /// <summary>A term's changes in order (for one slot the last wins).</summary>
         private sealed class Changes
@@ -489,40 +523,44 @@ public sealed class PackageIndex : IDisposable
             if (_added.Count > 0)
             {
                 _added.Sort((a, b) => string.CompareOrdinal(a.Text, b.Text));
-                var before = _view.Terms;
-                var sorted = new Term[before.Length + _added.Count];
-                int i = 0, j = 0, k = 0;
-                while (i < before.Length || j < _added.Count)
-                    sorted[k++] = j == _added.Count || (i < before.Length && string.CompareOrdinal(before[i].Text, _added[j].Text) < 0)
-                        ? before[i++] : _added[j++];
+                var view = _view;
+                var recent = view.Recent.With(_added);
                 _added.Clear();
-                var lengths = new int[sorted.Length];
-                for (var t = 0; t < sorted.Length; t++) lengths[t] = sorted[t].Text.Length;
-                Volatile.Write(ref _view, new View(sorted, lengths));
+                // A first load (or any batch larger than the recent run may hold) goes straight into the main run.
+                Volatile.Write(ref _view, recent.Terms.Length > RecentLimit
+                    ? new View(view.Main.With(recent.Terms), Run.Empty)
+                    : view with { Recent = recent });
             }
         }
 
         /// <summary>The postings of exactly this term (empty when no package has it).</summary>
         public int[] Exactly(string text)
         {
-            var sorted = Volatile.Read(ref _view).Terms;
-            var i = LowerBound(sorted, text);
-            return i < sorted.Length && sorted[i].Text == text ? Volatile.Read(ref sorted[i].Postings) : [];
+            var view = Volatile.Read(ref _view);
+            foreach (var sorted in new[] { view.Main.Terms, view.Recent.Terms })
+            {
+                var i = LowerBound(sorted, text);
+                if (i < sorted.Length && sorted[i].Text == text) return Volatile.Read(ref sorted[i].Postings);
+            }
+            return [];
         }
 
         public long Bytes()
         {
             long bytes = 0;
-            foreach (var term in Volatile.Read(ref _view).Terms) bytes += 56 + 2L * term.Text.Length + 4L * Volatile.Read(ref term.Postings).Length;
+            var view = Volatile.Read(ref _view);
+            foreach (var term in view.Main.Terms.Concat(view.Recent.Terms))
+                bytes += 56 + 2L * term.Text.Length + 4L * Volatile.Read(ref term.Postings).Length;
             return bytes;
         }
 
         /// <summary>The postings of every term starting with <paramref name="prefix"/>.</summary>
         public IEnumerable<int[]> Prefixed(string prefix)
         {
-            var sorted = Volatile.Read(ref _view).Terms;
-            for (var i = LowerBound(sorted, prefix); i < sorted.Length && sorted[i].Text.StartsWith(prefix, StringComparison.Ordinal); i++)
-                yield return Volatile.Read(ref sorted[i].Postings);
+            var view = Volatile.Read(ref _view);
+            foreach (var sorted in new[] { view.Main.Terms, view.Recent.Terms })
+                for (var i = LowerBound(sorted, prefix); i < sorted.Length && sorted[i].Text.StartsWith(prefix, StringComparison.Ordinal); i++)
+                    yield return Volatile.Read(ref sorted[i].Postings);
         }
 
         /// <summary>
@@ -532,15 +570,18 @@ public sealed class PackageIndex : IDisposable
         /// </summary>
         public IEnumerable<int[]> WithinEdits(string word, int edits)
         {
-            var (sorted, lengths) = Volatile.Read(ref _view);
-            var first = word[0];
-            var end = LowerBound(sorted, ((char)(first + 1)).ToString());
-            for (var i = LowerBound(sorted, word[..1]); i < end; i++)
+            var view = Volatile.Read(ref _view);
+            var next = ((char)(word[0] + 1)).ToString();
+            foreach (var (sorted, lengths) in new[] { view.Main, view.Recent })
             {
-                var length = lengths[i];
-                // A term must keep more letters than it has edits (Lucene's fuzzy rule: "a" is not a typo of "xyz").
-                if (Math.Abs(length - word.Length) > edits || length <= edits) continue;
-                if (EditDistance.AtMost(word, sorted[i].Text, edits)) yield return Volatile.Read(ref sorted[i].Postings);
+                var end = LowerBound(sorted, next);
+                for (var i = LowerBound(sorted, word[..1]); i < end; i++)
+                {
+                    var length = lengths[i];
+                    // A term must keep more letters than it has edits (Lucene's fuzzy rule: "a" is not a typo of "xyz").
+                    if (Math.Abs(length - word.Length) > edits || length <= edits) continue;
+                    if (EditDistance.AtMost(word, sorted[i].Text, edits)) yield return Volatile.Read(ref sorted[i].Postings);
+                }
             }
         }
 
