@@ -47,10 +47,16 @@ public sealed class SharedLimitFixture : IAsyncLifetime
             ["Protection:ExemptLoopback"] = "false",
             ["Protection:ClientAddressSource"] = "forwarded-for",
             ["Protection:ReconcileInterval"] = "00:00:00",
+            // Hour-long windows: the windows are clock-aligned, and a test whose requests straddle a boundary of
+            // the default minute sees the count start again (a 200 where it waits for 429; it happened here).
             ["Protection:RateLimits:Search:PerAddress"] = "4",
+            ["Protection:RateLimits:Search:Window"] = "01:00:00",
             ["Protection:RateLimits:Upload:PerAddress"] = "2",
+            ["Protection:RateLimits:Upload:Window"] = "01:00:00",
             ["Protection:RateLimits:Feed:PerAddress"] = "3",
+            ["Protection:RateLimits:Feed:Window"] = "01:00:00",
             ["Protection:RateLimits:LogProof:PerAddress"] = "3",
+            ["Protection:RateLimits:LogProof:Window"] = "01:00:00",
             ["Protection:RateLimits:PackageDownload:PerAddress"] = "2",
             ["Protection:RateLimits:PackageDownload:Window"] = "01:00:00",
         })
