@@ -69,9 +69,19 @@ public sealed class EmbeddedIndexFeed(IDocumentStore store, PackageIndex index, 
         await using var connection = await OpenAsync(ct);
         await using var snapshot = await connection.BeginTransactionAsync(IsolationLevel.RepeatableRead, ct);
         var sequence = await ProgressAsync(connection, ct);
-        var rows = await RowsAsync(connection, "s.visible", null, ct);
+        // Indexing a chunk overlaps reading the next: the load takes about the longer of the two, not their sum.
+        var indexed = Task.CompletedTask;
+        await RowsAsync(connection, "s.visible", null, ct, chunk =>
+        {
+            var previous = indexed;
+            indexed = Task.Run(async () =>
+            {
+                await previous;
+                index.Apply(chunk);
+            }, ct);
+        });
         await snapshot.CommitAsync(ct);
-        index.Apply(rows);
+        await indexed;
         LoadTime = clock.Elapsed;
         Volatile.Write(ref _applied, sequence);
         logger.LogInformation("Embedded search index: {Packages} packages at sequence {Sequence} loaded in {Milliseconds} ms ({IndexBytes} bytes of vocabularies and postings)",
@@ -131,8 +141,10 @@ public sealed class EmbeddedIndexFeed(IDocumentStore store, PackageIndex index, 
         return (long)(await command.ExecuteScalarAsync(ct))!;
     }
 
-    private async Task<List<IndexedPackage>> RowsAsync(NpgsqlConnection connection, string where, string[]? names, CancellationToken ct)
+    private async Task<List<IndexedPackage>> RowsAsync(NpgsqlConnection connection, string where, string[]? names, CancellationToken ct,
+        Action<List<IndexedPackage>>? chunks = null)
     {
+        const int ChunkSize = 8_192;
         await using var command = new NpgsqlCommand(
             "select s.name, s.version, s.description, s.keywords, s.categories, s.authors, s.license, s.updated_at, s.visible, coalesce(d.downloads, 0) " +
             $"from {SearchProjection.TableIn(_schema)} s left join {SearchProjection.DownloadsTableIn(_schema)} d on d.name = s.name where {where}", connection);
@@ -146,8 +158,14 @@ public sealed class EmbeddedIndexFeed(IDocumentStore store, PackageIndex index, 
                 reader.GetFieldValue<string[]>(3), reader.GetFieldValue<string[]>(4), reader.GetFieldValue<string[]>(5),
                 reader.IsDBNull(6) ? null : reader.GetString(6),
                 reader.IsDBNull(7) ? default : reader.GetFieldValue<DateTimeOffset>(7), reader.GetBoolean(8), reader.GetInt64(9)));
+            if (chunks is not null && rows.Count == ChunkSize)
+            {
+                chunks(rows);
+                rows = new List<IndexedPackage>(ChunkSize);
+            }
         }
-        return rows;
+        if (chunks is not null && rows.Count > 0) chunks(rows);
+        return chunks is null ? rows : [];
     }
 
     /// <summary>LISTENs on the projection's channel: a batch committed wakes the catch-up at once. Polling covers any gap.</summary>
