@@ -42,7 +42,8 @@ internal sealed class LagResult(int attempted, int published, double seconds, lo
 /// /v1/packages/{name}/{version}</c> answering <c>searchVisible: true</c>, polled every 20 ms with a bounded number
 /// of polls in flight. Each visible package is then looked for with <c>GET /v1/search?q={name}</c>.
 /// </summary>
-internal sealed class SearchLag(Uri baseAddress, StatementSigner signer)
+/// <remarks>Publishes go to <paramref name="publishAddress"/> (by default the polled instance itself).</remarks>
+internal sealed class SearchLag(Uri baseAddress, StatementSigner signer, Uri? publishAddress = null)
 {
     public static readonly TimeSpan PollEvery = TimeSpan.FromMilliseconds(20);
     public const int PollConcurrency = 16;
@@ -51,7 +52,7 @@ internal sealed class SearchLag(Uri baseAddress, StatementSigner signer)
     public async Task<LagResult> RunAsync(string run, IReadOnlyList<CorpusPackage> manifests, double rate, TimeSpan duration, CancellationToken ct)
     {
         var count = Math.Max(1, (int)Math.Round(rate * duration.TotalSeconds));
-        using var publishClient = LoadRunner.CreateClient(baseAddress, 16);
+        using var publishClient = LoadRunner.CreateClient(publishAddress ?? baseAddress, 16);
         using var pollClient = LoadRunner.CreateClient(baseAddress, PollConcurrency);
         using var polls = new SemaphoreSlim(PollConcurrency);
         var lags = new ConcurrentBag<long>();
