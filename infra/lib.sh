@@ -70,13 +70,14 @@ ensure_postgres() {
   fi
 }
 
+# Each npm tool in a folder of its own: `npm install --no-save` in a shared folder prunes what the other installed.
 ensure_s3rver() {
-  local tools="$REPO/infra/.tools"
+  local tools="$REPO/infra/.tools/s3rver"
   if [ ! -x "$tools/node_modules/.bin/s3rver" ]; then
     command -v npm >/dev/null || { log "npm is required for s3rver"; exit 1; }
     log "installing s3rver (npm)"
     mkdir -p "$tools"
-    (cd "$tools" && npm install --no-save --silent s3rver@3.7.1 >/dev/null 2>&1)
+    npm install --prefix "$tools" --no-save --silent s3rver@3.7.1 >/dev/null 2>&1
   fi
   if ! curl -fsS -o /dev/null "http://127.0.0.1:$S3_PORT/" 2>/dev/null; then
     log "starting s3rver on 127.0.0.1:$S3_PORT"
@@ -92,12 +93,12 @@ ensure_s3rver() {
 # Azure Blob Storage emulator for the Azure blob adapter's tests; exports MARKETPLACE_TEST_AZURE (Azurite's
 # well-known development account, on loopback only).
 ensure_azurite() {
-  local tools="$REPO/infra/.tools" url="http://127.0.0.1:$AZURITE_PORT/devstoreaccount1?comp=list"
+  local tools="$REPO/infra/.tools/azurite" url="http://127.0.0.1:$AZURITE_PORT/devstoreaccount1?comp=list"
   if [ ! -x "$tools/node_modules/.bin/azurite-blob" ]; then
     command -v npm >/dev/null || { log "npm is required for azurite"; exit 1; }
     log "installing azurite (npm)"
     mkdir -p "$tools"
-    (cd "$tools" && npm install --no-save --silent azurite@3.35.0 >/dev/null 2>&1)
+    npm install --prefix "$tools" --no-save --silent azurite@3.35.0 >/dev/null 2>&1
   fi
   # Any HTTP answer (an unsigned list is refused with 403) means it is up.
   if ! curl -sS -o /dev/null "$url" 2>/dev/null; then
