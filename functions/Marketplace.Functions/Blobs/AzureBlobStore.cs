@@ -117,18 +117,7 @@ public sealed class AzureBlobStore : IBlobStore, IBlobInventory
             {
                 if (download.Details.ContentLength != size)
                     return await Reject(staged, ct);
-                using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-                var buffer = new byte[81920];
-                long total = 0;
-                int read;
-                while ((read = await download.Content.ReadAsync(buffer, ct)) > 0)
-                {
-                    total += read;
-                    if (total > size) return await Reject(staged, ct);
-                    hash.AppendData(buffer, 0, read);
-                    await file.WriteAsync(buffer.AsMemory(0, read), ct);
-                }
-                if (total != size || Convert.ToHexStringLower(hash.GetHashAndReset()) != sha256)
+                if (!await VerifiedCopy.CopyAsync(download.Content, file, size, sha256, ct))
                     return await Reject(staged, ct);
                 file.Position = 0;
                 outcome = await PutBlobAsync(sha256, file, ct);

@@ -104,18 +104,7 @@ public sealed class S3BlobStore : IBlobStore, IBlobInventory, IDisposable
             {
                 if (staged.ContentLength != size)
                     return await Reject(sha256, ct);
-                using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-                var buffer = new byte[81920];
-                long total = 0;
-                int read;
-                while ((read = await staged.ResponseStream.ReadAsync(buffer, ct)) > 0)
-                {
-                    total += read;
-                    if (total > size) return await Reject(sha256, ct);
-                    hash.AppendData(buffer, 0, read);
-                    await file.WriteAsync(buffer.AsMemory(0, read), ct);
-                }
-                if (total != size || Convert.ToHexStringLower(hash.GetHashAndReset()) != sha256)
+                if (!await VerifiedCopy.CopyAsync(staged.ResponseStream, file, size, sha256, ct))
                     return await Reject(sha256, ct);
                 file.Position = 0;
                 await PutBlobAsync(sha256, file, ct);
