@@ -23,17 +23,11 @@ internal static class SearchIndexBench
         var cases = SearchQuerySet.Build(corpus, options.SearchQueries);
         var generated = clock.Elapsed;
         var time = new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
-        var rows = corpus.Select((p, i) =>
-        {
-            var shown = p.Shown ?? p.Versions[^1];
-            var m = shown.Manifest;
-            return new IndexedPackage(p.Name, shown.Version, m.Description, [.. m.Keywords ?? []], [.. m.Categories ?? []], [.. m.Authors ?? []],
-                m.License, time.AddMinutes(i), p.Shown is not null, p.Downloads);
-        }).ToList();
+        var rows = CorpusRows.Of(corpus, time);
 
         var before = GC.GetTotalMemory(forceFullCollection: true);
         clock.Restart();
-        using var index = new PackageIndex();
+        var index = new PackageIndex();
         // All at once, as the service loads its index at start.
         index.Apply(rows);
         var load = clock.Elapsed;

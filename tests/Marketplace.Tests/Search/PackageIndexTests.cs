@@ -25,7 +25,7 @@ public sealed class PackageIndexTests
     [Fact]
     public void a_word_taken_out_of_a_description_no_longer_finds_the_package()
     {
-        using var index = new PackageIndex();
+        var index = new PackageIndex();
         index.Apply([Row("widget", "Frobnicates alphabets")]);
         Assert.Equal(["widget"], Names(Search(index, "alphab")));
 
@@ -40,7 +40,7 @@ public sealed class PackageIndexTests
     [Fact]
     public void a_package_that_becomes_invisible_leaves_words_names_facets_and_filters_and_comes_back_whole()
     {
-        using var index = new PackageIndex();
+        var index = new PackageIndex();
         index.Apply([Row("gizmo-core", "Gizmo engine", category: "graphics"), Row("gadget", "Gadget engine", category: "graphics")]);
         Assert.Equal(2, Search(index, category: "graphics").Total);
 
@@ -65,14 +65,8 @@ public sealed class PackageIndexTests
     {
         // Over 8,192 packages: the unfiltered sorts then skip on a sampled floor, which this checks too.
         var corpus = SearchCorpus.Generate(9_000, seed: 5);
-        using var index = new PackageIndex();
-        var rows = corpus.Select((p, i) =>
-        {
-            var shown = p.Shown ?? p.Versions[^1];
-            var m = shown.Manifest;
-            return new IndexedPackage(p.Name, shown.Version, m.Description, [.. m.Keywords ?? []], [.. m.Categories ?? []], [.. m.Authors ?? []],
-                m.License, At.AddMinutes(i), p.Shown is not null, p.Downloads);
-        }).ToList();
+        var index = new PackageIndex();
+        var rows = CorpusRows.Of(corpus, At);
         index.Apply(rows);
         var visible = rows.Where(r => r.Visible).ToList();
 
@@ -129,7 +123,7 @@ public sealed class PackageIndexTests
     [Fact]
     public void a_name_with_a_typo_is_found_and_a_short_word_has_no_typos()
     {
-        using var index = new PackageIndex();
+        var index = new PackageIndex();
         index.Apply([Row("serde-json", "A JSON serialization file format", keywords: ["json", "serde"]), Row("toml", "Config files")]);
 
         Assert.Equal(["serde-json"], Names(Search(index, "serde-jsn")));
@@ -140,7 +134,7 @@ public sealed class PackageIndexTests
     [Fact]
     public async Task readers_searching_while_the_writer_applies_see_only_whole_packages()
     {
-        using var index = new PackageIndex();
+        var index = new PackageIndex();
         index.Apply(Enumerable.Range(0, 2_000).Select(i => Row($"pkg-{i}", $"Package number {i} of the stress run", downloads: i)));
         using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(2));
         var writer = Task.Run(() =>

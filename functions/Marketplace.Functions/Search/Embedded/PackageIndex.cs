@@ -35,7 +35,7 @@ public sealed record IndexedPackage(
 /// reader always walks complete arrays; during a batch it may see some rows applied and not others, never a torn one.
 /// </para>
 /// </remarks>
-public sealed class PackageIndex : IDisposable
+public sealed class PackageIndex
 {
     /// <summary>Below this many matches, typos are searched too (Typesense's typo_tokens_threshold; the PostgreSQL adapter's).</summary>
     public const int TypoThreshold = PostgresSearch.TypoThreshold;
@@ -319,10 +319,6 @@ public sealed class PackageIndex : IDisposable
             c = x.Downloads.CompareTo(y.Downloads);
             return c != 0 ? c : string.CompareOrdinal(y.Name, x.Name);
         }
-    }
-
-    public void Dispose()
-    {
     }
 
     /// <summary>
