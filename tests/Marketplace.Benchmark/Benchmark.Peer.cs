@@ -51,14 +51,11 @@ internal sealed partial class Benchmark
                 ServiceHost.EnsurePortFree(port);
                 var blobs = Path.Combine(tempDir, "baseline-blobs");
                 Directory.CreateDirectory(blobs);
-                baselineHost = ServiceHost.Start(dir, port, new Dictionary<string, string>
+                // The same settings as ours (registry key, search adapter, read cache): only where it keeps its data differs.
+                baselineHost = ServiceHost.Start(dir, port, new Dictionary<string, string>(_environment)
                 {
-                    ["ConnectionStrings__Marketplace"] = Database.ConnectionString(),
                     ["Marten__Schema"] = baselineSchema,
-                    ["Blobs__Store"] = "file",
                     ["Blobs__File__Root"] = blobs,
-                    ["Logging__LogLevel__Default"] = "Warning",
-                    ["ASPNETCORE_ENVIRONMENT"] = "Production",
                 }, Path.Combine(tempDir, "baseline.log"));
                 var baseUri = new Uri($"http://127.0.0.1:{port}");
                 using (var baselineControl = LoadRunner.CreateClient(baseUri, 4))
