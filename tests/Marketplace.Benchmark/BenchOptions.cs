@@ -31,6 +31,7 @@ internal sealed class BenchOptions
           --port P                    port for the service on 127.0.0.1 (default 5090)
           --no-build                  do not run 'dotnet build -c Release' on Marketplace.Functions first
           --keep-schema               keep the run's PostgreSQL schema (dropped after a clean run by default)
+          --service-env KEY=VALUE     an extra setting for the service (repeatable; e.g. Marten__Daemon=Disabled)
           --phase index               the embedded search index alone, in this process (no service, no database):
                                       loads --search-packages of the corpus and runs the search phase's query set
                                       and suggest prefixes one at a time for --seconds; CPU per query by kind
@@ -43,6 +44,8 @@ internal sealed class BenchOptions
           --peer-pid PID              the peer's process, for its CPU and memory (optional)
           --baseline DIR              the peer: another checkout of this repository (e.g. the previous commit),
                                       built and started on --port + 1 with its own schema and blob folder
+          --shapes a,b                the peer phase's shapes, of publish, get, download, search (default all; the reads
+                                      need publishes: with publish left out they are skipped)
           --blob-bytes N              blob size of the peer phase's publishes, both sides (default 10240)
           --read-packages N           packages the peer phase's reads spread over, per side (default 1000)
           --help                      this text
@@ -87,8 +90,10 @@ internal sealed class BenchOptions
     public int[] PeerGetConcurrency { get; private set; } = [32];
     public int[] PeerDownloadConcurrency { get; private set; } = [64];
     public int[] PeerSearchConcurrency { get; private set; } = [8];
+    public IReadOnlySet<string> PeerShapes { get; private set; } = new HashSet<string>(["publish", "get", "download", "search"]);
     public bool NoBuild { get; private set; }
     public bool KeepSchema { get; private set; }
+    public Dictionary<string, string> ServiceEnvironment { get; } = new(StringComparer.Ordinal);
     public bool Help { get; private set; }
 
     /// <summary>Whether the phase runs: <c>all</c> is publish, get and download; search runs only when asked for.</summary>
@@ -135,10 +140,22 @@ internal sealed class BenchOptions
                 case "--peer-url": o.PeerUrl = Value(); break;
                 case "--peer-pid": o.PeerPid = PositiveInt(arg, Value()); break;
                 case "--baseline": o.Baseline = Value(); break;
+                case "--shapes":
+                    var shapes = Value().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet();
+                    if (shapes.Count == 0 || shapes.Any(x => x is not ("publish" or "get" or "download" or "search")))
+                        throw new ArgumentException("--shapes is a list of publish, get, download, search.");
+                    o.PeerShapes = shapes;
+                    break;
                 case "--blob-bytes": o.BlobBytes = PositiveInt(arg, Value()); break;
                 case "--read-packages": o.ReadPackages = PositiveInt(arg, Value()); break;
                 case "--no-build": o.NoBuild = true; break;
                 case "--keep-schema": o.KeepSchema = true; break;
+                case "--service-env":
+                    var setting = Value();
+                    var equals = setting.IndexOf('=', StringComparison.Ordinal);
+                    if (equals <= 0) throw new ArgumentException($"--service-env needs KEY=VALUE, not '{setting}'.");
+                    o.ServiceEnvironment[setting[..equals]] = setting[(equals + 1)..];
+                    break;
                 case "--help" or "-h": o.Help = true; break;
                 default: throw new ArgumentException($"Unknown argument '{arg}'.");
             }
@@ -169,13 +186,14 @@ internal sealed class BenchOptions
             $"--concurrency-publish {string.Join(',', PublishConcurrency)} --concurrency-get {string.Join(',', GetConcurrency)} " +
             $"--concurrency-download {string.Join(',', DownloadConcurrency)}{(NoBuild ? " --no-build" : "")}{(KeepSchema ? " --keep-schema" : "")}" +
             $"{(Phase == "pages" ? " --concurrency-pages " + string.Join(',', PagesConcurrency) : "")}{(NoReadCache ? " --no-read-cache" : "")}") +
-        (Phase == "search" ? SearchOptions() : "") + (Phase == "peer" ? PeerOptions() : "");
+        (Phase == "search" ? SearchOptions() : "") + (Phase == "peer" ? PeerOptions() : "") +
+        string.Concat(ServiceEnvironment.Select(e => $" --service-env {e.Key}={e.Value}"));
 
     private string PeerOptions() =>
         string.Create(CultureInfo.InvariantCulture,
             $" --concurrency-publish {string.Join(',', PeerPublishConcurrency)} --concurrency-get {string.Join(',', PeerGetConcurrency)} " +
             $"--concurrency-download {string.Join(',', PeerDownloadConcurrency)} --concurrency-search {string.Join(',', PeerSearchConcurrency)}" +
-            $" --blob-bytes {BlobBytes} --read-packages {ReadPackages}{(PeerUrl is null ? "" : " --peer-url " + PeerUrl)}{(Baseline is null ? "" : " --baseline " + Baseline)}");
+            $" --shapes {string.Join(',', PeerShapes.Order())} --blob-bytes {BlobBytes} --read-packages {ReadPackages}{(PeerUrl is null ? "" : " --peer-url " + PeerUrl)}{(Baseline is null ? "" : " --baseline " + Baseline)}");
 
     private string SearchOptions() =>
         string.Create(CultureInfo.InvariantCulture,

@@ -83,7 +83,7 @@ internal sealed partial class Benchmark
             var sides = new[] { ours, peer };
             var published = sides.ToDictionary(s => s.Label, _ => new List<Published>());
             var lastRate = sides.ToDictionary(s => s.Label, s => s == ours ? 1500.0 : 400.0);
-            foreach (var concurrency in options.PeerPublishConcurrency)
+            foreach (var concurrency in options.PeerShapes.Contains("publish") ? options.PeerPublishConcurrency : [])
             {
                 for (var round = 1; round <= options.Repeat; round++)
                 {
@@ -119,6 +119,7 @@ internal sealed partial class Benchmark
             DownloadWorkload? ourDownloads = null;
             foreach (var (shape, concurrencies) in new[] { ("get", options.PeerGetConcurrency), ("download", options.PeerDownloadConcurrency), ("search", options.PeerSearchConcurrency) })
             {
+                if (!options.PeerShapes.Contains(shape)) continue;
                 foreach (var concurrency in concurrencies)
                 {
                     var workloads = sides.ToDictionary(s => s.Label, s => ReadWorkload(shape, s, readSets[s.Label], s == ours));

@@ -81,6 +81,7 @@ internal sealed partial class Benchmark(BenchOptions options, IReadOnlyList<stri
             _repo = repo;
             _logDir = tempDir;
             if (options.NoReadCache) environment["Reads__CacheFor"] = "00:00:00";
+            foreach (var (key, value) in options.ServiceEnvironment) environment[key] = value;
             _host = ServiceHost.Start(repo, options.Port, environment, logPath);
             AppDomain.CurrentDomain.ProcessExit += (_, _) => _host?.Kill();
             _out.WriteLine($"Started the service: pid {_host.Pid}, http://127.0.0.1:{options.Port}, log {logPath}");
@@ -168,9 +169,9 @@ internal sealed partial class Benchmark(BenchOptions options, IReadOnlyList<stri
         var publish = new PublishWorkload(signer, _runId.ToString(CultureInfo.InvariantCulture), BlobBytes, options.VersionsPerPackage);
         _out.WriteLine($"Publisher key {signer.Owner.KeyId}; packages bench-{_runId}-<worker>, versions 1.0.<n>, {BlobBytes / 1024} KB random blob inline.");
         _out.WriteLine($"Each run: {options.WarmupSeconds:0.#} s warm-up, then {options.Seconds:0.#} s measured; {options.Repeat} run(s) per phase and concurrency.");
-        _out.WriteLine("ops/s counts answers with the expected status (201, 200, 302); latencies cover every request; srv/gen cpu: CPU time");
-        _out.WriteLine("of the service / this load generator over wall time (100% = one core); host cpu: all cores of the machine busy");
-        _out.WriteLine("(PostgreSQL included; 100% = every core); rss: highest VmRSS of the service during the run; B/resp: mean body size.");
+        _out.WriteLine("ops/s counts answers with the expected status (201, 200, 302); latencies cover every request; srv/gen/pg cpu: CPU time");
+        _out.WriteLine("of the service / this load generator / every postgres process over wall time (100% = one core); host cpu: all");
+        _out.WriteLine("cores of the machine busy (100% = every core); µs/op: CPU per answered operation, service + PostgreSQL; rss: highest VmRSS of the service during the run; B/resp: mean body size.");
         _out.WriteLine();
         _out.WriteLine(Report.RunLine(Report.RunHeaders));
 
@@ -243,6 +244,7 @@ internal sealed partial class Benchmark(BenchOptions options, IReadOnlyList<stri
             var serverCpu = host.CpuTime();
             var generatorCpu = Process.GetCurrentProcess().TotalProcessorTime;
             var hostCpu = Report.HostCpu();
+            var postgresCpu = Report.PostgresCpu();
             var result = await LoadRunner.RunAsync(client, workload, concurrency, TimeSpan.FromSeconds(options.Seconds), ct);
             // A run cut short by Ctrl+C is not a figure.
             ct.ThrowIfCancellationRequested();
@@ -252,6 +254,7 @@ internal sealed partial class Benchmark(BenchOptions options, IReadOnlyList<stri
             row.ServerCpuPercent.Add(100 * (host.CpuTime() - serverCpu) / wall);
             row.GeneratorCpuPercent.Add(100 * (Process.GetCurrentProcess().TotalProcessorTime - generatorCpu) / wall);
             row.HostBusyPercent.Add(Report.HostBusyPercent(hostCpu, Report.HostCpu()));
+            row.PostgresCpuPercent.Add(100 * (Report.PostgresCpu() - postgresCpu) / wall);
             row.RunPeakRssKb.Add(memory.RssKb);
 
             _out.WriteLine(Report.RunLine(Report.RunCells(row, run, options.Repeat)));

@@ -12,6 +12,8 @@ internal sealed class Row(string phase, int concurrency)
     public List<double> ServerCpuPercent { get; } = [];
     public List<double> GeneratorCpuPercent { get; } = [];
     public List<double> HostBusyPercent { get; } = [];
+    /// <summary>CPU time of every PostgreSQL process over the run, in percent of one core.</summary>
+    public List<double> PostgresCpuPercent { get; } = [];
     /// <summary>The highest VmRSS sampled during each measured run, in kB.</summary>
     public List<long> RunPeakRssKb { get; } = [];
     public long PeakRssKb => RunPeakRssKb.Count == 0 ? 0 : RunPeakRssKb.Max();
@@ -78,21 +80,21 @@ internal static class Report
         foreach (var r in all) output.WriteLine(Line(r));
     }
 
-    private static readonly int[] RunWidths = [8, 4, 5, 9, 8, 8, 8, 6, 7, 7, 8, 6, 8, 0];
+    private static readonly int[] RunWidths = [8, 4, 5, 9, 8, 8, 8, 6, 7, 7, 7, 8, 12, 6, 8, 0];
 
     /// <summary>One line of the per-run table, in fixed columns so that lines printed as runs finish line up.</summary>
     public static string RunLine(IReadOnlyList<string> cells) =>
         ("  " + string.Join("  ", cells.Select((c, i) => i == 0 ? c.PadRight(RunWidths[i]) : c.PadLeft(RunWidths[i])))).TrimEnd();
 
     public static IReadOnlyList<string> RunHeaders { get; } =
-        ["phase", "conc", "run", "ops/s", "p50 ms", "p99 ms", "max ms", "errors", "srv cpu", "gen cpu", "host cpu", "rss MB", "B/resp", "statuses"];
+        ["phase", "conc", "run", "ops/s", "p50 ms", "p99 ms", "max ms", "errors", "srv cpu", "gen cpu", "pg cpu", "host cpu", "µs/op srv+pg", "rss MB", "B/resp", "statuses"];
 
     public static IReadOnlyList<string> RunCells(Row row, int index, int repeats) =>
     [
         row.Phase, I(row.Concurrency), $"{index + 1}/{repeats}", F(row.Runs[index].OpsPerSecond), F(row.Runs[index].PercentileMs(50), 2),
         F(row.Runs[index].PercentileMs(99), 2), F(row.Runs[index].MaxMs, 1), I(row.Runs[index].Errors),
-        F(row.ServerCpuPercent[index], 0) + "%", F(row.GeneratorCpuPercent[index], 0) + "%",
-        F(row.HostBusyPercent[index], 0) + "%", Mb(row.RunPeakRssKb[index]), F(row.Runs[index].MeanResponseBytes, 0), row.Runs[index].StatusSummary(),
+        F(row.ServerCpuPercent[index], 0) + "%", F(row.GeneratorCpuPercent[index], 0) + "%", F(row.PostgresCpuPercent[index], 0) + "%",
+        F(row.HostBusyPercent[index], 0) + "%", PerOperation(row.ServerCpuPercent[index], row.PostgresCpuPercent[index], row.Runs[index].OpsPerSecond), Mb(row.RunPeakRssKb[index]), F(row.Runs[index].MeanResponseBytes, 0), row.Runs[index].StatusSummary(),
     ];
 
     public static IReadOnlyList<string> SummaryHeaders { get; } =
@@ -134,6 +136,44 @@ internal static class Report
         {
             return (0, 0);
         }
+    }
+
+    /// <summary>CPU microseconds per answered operation of the service and of PostgreSQL (<c>srv+pg</c>).</summary>
+    private static string PerOperation(double serverPercent, double postgresPercent, double opsPerSecond) =>
+        opsPerSecond <= 0 ? "-" : $"{F(serverPercent * 1e4 / opsPerSecond, 0)}+{F(postgresPercent * 1e4 / opsPerSecond, 0)}";
+
+    /// <summary>
+    /// CPU time (user + system) of the processes named <c>postgres</c> now, from /proc/&lt;pid&gt;/stat: the server,
+    /// its background workers and every backend. A backend that exits between two readings is not counted; the
+    /// service's pooled connections stay open through a run.
+    /// </summary>
+    public static TimeSpan PostgresCpu()
+    {
+        long ticks = 0;
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), out _)) continue;
+            try
+            {
+                var stat = File.ReadAllText(Path.Combine(dir, "stat"));
+                var open = stat.IndexOf('(', StringComparison.Ordinal);
+                var close = stat.LastIndexOf(')');
+                if (open < 0 || close < 0 || stat[(open + 1)..close] != "postgres") continue;
+                // After "(comm)": state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime …
+                var fields = stat[(close + 2)..].Split(' ');
+                ticks += long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
+            }
+            catch (IOException)
+            {
+                // gone meanwhile
+            }
+            catch (UnauthorizedAccessException)
+            {
+                // not ours to read
+            }
+        }
+        // USER_HZ is 100 on Linux.
+        return TimeSpan.FromMilliseconds(ticks * 10);
     }
 
     /// <summary>Share of all cores busy between two <see cref="HostCpu"/> readings, in percent.</summary>

@@ -16,6 +16,16 @@ public sealed record PackageState(
     /// <summary>Owner-key-signed publishes are refused while this is on.</summary>
     public bool RequireTrustedPublishing { get; init; }
 
+    /// <summary>
+    /// The events <see cref="Evolve"/> changes the state on. The inline snapshot is folded from these only: a session
+    /// appending anything else (a download group, a certificate issued) neither loads nor rewrites it.
+    /// </summary>
+    public static readonly IReadOnlyList<Type> EvolvedBy =
+    [
+        typeof(OwnerAdded), typeof(OwnerRemoved), typeof(PackagePublished), typeof(VersionYanked), typeof(VersionUnyanked),
+        typeof(TrustedPublisherAdded), typeof(TrustedPublisherRemoved), typeof(TrustedPublishingRequirementSet),
+    ];
+
     public static PackageState? Evolve(PackageState? state, object @event) => @event switch
     {
         OwnerAdded e => (state ?? new PackageState(e.Name, e.Name, ImmutableDictionary<string, PublishedVersion>.Empty, ImmutableDictionary<string, string>.Empty))

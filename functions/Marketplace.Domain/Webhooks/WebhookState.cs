@@ -22,6 +22,9 @@ public sealed record WebhookState(
 
     public bool IsRemoved => Status == Removed;
 
+    /// <summary>The events <see cref="Evolve"/> changes the state on; the inline snapshot is folded from these only.</summary>
+    public static readonly IReadOnlyList<Type> EvolvedBy = [typeof(WebhookCreated), typeof(WebhookUpdated), typeof(WebhookRemoved), typeof(WebhookDisabled)];
+
     public static WebhookState? Evolve(WebhookState? state, object @event) => @event switch
     {
         WebhookCreated e => new WebhookState(WebhookStreams.KeyOf(e.SubscriptionId), e.SubscriptionId, e.Scope, e.KeyId,

@@ -22,6 +22,7 @@ public static class EventStore
         var schema = settings.Schema;
         var search = Search.SearchOptions.From(configuration, settings).Adapter;
 
+        services.AddSingleton(sp => new AppendWakeup(sp, schema, sp.GetRequiredService<ILogger<AppendWakeup>>()));
         var marten = services.AddMarten(sp =>
         {
             var o = new StoreOptions();
@@ -34,9 +35,16 @@ public static class EventStore
             // Rich append assigns versions and global sequences before commit: publish answers with its sequence.
             o.Events.AppendMode = configuration.GetValue("Marten:AppendMode", EventAppendMode.Quick);
             o.Events.TimeProvider = sp.GetRequiredService<TimeProvider>();
-            // Appends NOTIFY the daemon's high-water agent, which then looks at once instead of at its next poll
-            // (250 ms busy, 1 s idle): what keeps publish → searchable well under a second. Polling stays as the fallback.
-            o.Events.UseListenNotifyForEventAppends = configuration.GetValue("Marten:ListenNotify", true);
+            // A commit with events wakes the daemon's high-water agent, which then looks at once instead of at its next
+            // poll (250 ms busy, 1 s idle): what keeps publish → searchable well under a second. Not Marten's
+            // LISTEN/NOTIFY, whose NOTIFY inside every appending transaction serialises their commits (AppendWakeup).
+            o.Events.UseListenNotifyForEventAppends = false;
+            if (configuration.GetValue("Marten:ListenNotify", true))
+            {
+                var wakeup = sp.GetRequiredService<AppendWakeup>();
+                o.Listeners.Add(wakeup);
+                o.Projections.Wakeup = wakeup;
+            }
             // The orphan blob collector looks events up by type (and digest): an index on mt_events.type.
             o.Events.EnableEventTypeIndex = true;
             // The inline PackageState snapshot FetchForWriting loaded is the one the inline projection applies the new

@@ -10,6 +10,15 @@ namespace Marketplace.Projections.Packages;
 /// </summary>
 public sealed partial class PackageStateProjection : SingleStreamProjection<PackageState, string>
 {
+    /// <summary>
+    /// Only the package events: an <c>Evolve(IEvent)</c> projection that declares no types applies to every stream, so
+    /// without this each download group and subscription change loaded (and wrote back) a package snapshot too.
+    /// </summary>
+    public PackageStateProjection()
+    {
+        foreach (var type in PackageState.EvolvedBy) IncludeType(type);
+    }
+
     public override PackageState? Evolve(PackageState? snapshot, string id, IEvent e) =>
         PackageState.Evolve(snapshot, e.Data);
 }

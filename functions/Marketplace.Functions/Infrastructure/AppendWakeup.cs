@@ -1,0 +1,158 @@
+using JasperFx.Events.Daemon.HighWater;
+using Marten;
+using Marten.Services;
+using Npgsql;
+
+namespace Marketplace.Functions.Infrastructure;
+
+/// <summary>
+/// Wakes the async daemon's high-water agent when events commit, so a publish is projected at once rather than at the
+/// next poll. Marten's own LISTEN/NOTIFY wake puts a NOTIFY inside every appending transaction, and PostgreSQL
+/// serialises the commits of notifying transactions on one lock held through the WAL flush: concurrent publishers then
+/// commit one at a time instead of sharing flushes. Here a session that committed events wakes this instance's daemon
+/// in memory, and the other instances (whichever one leads the daemon) hear one NOTIFY sent after the commit in a
+/// transaction of its own, which writes no WAL; while one is on its way, later commits are folded into the next. The
+/// daemon's polling stays as the fallback for a lost notification.
+/// </summary>
+public sealed class AppendWakeup(IServiceProvider services, string schema, ILogger<AppendWakeup> logger)
+    : DocumentSessionListenerBase, IDaemonWakeup
+{
+    // Never disposed: without its wait handle a SemaphoreSlim holds nothing, and a late commit may still pulse it.
+    private readonly SemaphoreSlim _signal = new(0, 1);
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Lock _gate = new();
+    private Task? _listener;
+    private bool _sending;
+    private bool _pending;
+
+    /// <summary>The channel the instances of one registry (one schema) NOTIFY and LISTEN on; short whatever the schema's name.</summary>
+    public string Channel { get; } = "mkt_appended_" + EventStore.DaemonLockIdOf(schema).ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>Commits with events seen here since start (for tests and diagnostics).</summary>
+    public long Commits => Interlocked.Read(ref _commits);
+    private long _commits;
+
+    /// <summary>NOTIFYs sent for other instances since start.</summary>
+    public long Notifications => Interlocked.Read(ref _notifications);
+    private long _notifications;
+
+    public override Task AfterCommitAsync(IDocumentSession session, IChangeSet commit, CancellationToken token)
+    {
+        if (commit.GetStreams().Any())
+        {
+            Interlocked.Increment(ref _commits);
+            Pulse();
+            NotifyOthers();
+        }
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Wakes this instance's high-water agent; sticky, so a commit between two waits wakes the next one.</summary>
+    public void Pulse()
+    {
+        try
+        {
+            if (_signal.CurrentCount == 0) _signal.Release();
+        }
+        catch (SemaphoreFullException)
+        {
+            // another commit signalled it first
+        }
+    }
+
+    public async Task WaitAsync(TimeSpan timeout, CancellationToken token)
+    {
+        // The daemon runs here: hear the other instances' commits too.
+        if (_listener is null)
+            lock (_gate) _listener ??= Task.Run(() => ListenAsync(_stop.Token), CancellationToken.None);
+        await _signal.WaitAsync(timeout, token);
+    }
+
+    /// <summary>One NOTIFY in flight at a time; commits while it is out are told by the next one.</summary>
+    private void NotifyOthers()
+    {
+        lock (_gate)
+        {
+            if (_sending)
+            {
+                _pending = true;
+                return;
+            }
+            _sending = true;
+        }
+        _ = Task.Run(SendAsync);
+    }
+
+    private async Task SendAsync()
+    {
+        while (true)
+        {
+            try
+            {
+                await using var connection = (NpgsqlConnection)services.GetRequiredService<IDocumentStore>().Storage.Database.CreateConnection();
+                await connection.OpenAsync(_stop.Token);
+                await using var notify = new NpgsqlCommand("select pg_notify($1, '')", connection) { Parameters = { new() { Value = Channel } } };
+                await notify.ExecuteNonQueryAsync(_stop.Token);
+                Interlocked.Increment(ref _notifications);
+            }
+            catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e) when (e is NpgsqlException or TimeoutException or IOException or InvalidOperationException)
+            {
+                // The other instances poll; nothing is lost with a notification.
+                logger.LogDebug(e, "Could not notify other instances of appended events; they will see them at their next poll");
+            }
+            lock (_gate)
+            {
+                if (!_pending)
+                {
+                    _sending = false;
+                    return;
+                }
+                _pending = false;
+            }
+        }
+    }
+
+    private async Task ListenAsync(CancellationToken ct)
+    {
+        while (!ct.IsCancellationRequested)
+        {
+            try
+            {
+                await using var connection = (NpgsqlConnection)services.GetRequiredService<IDocumentStore>().Storage.Database.CreateConnection();
+                await connection.OpenAsync(ct);
+                connection.Notification += (_, _) => Pulse();
+                await using (var listen = new NpgsqlCommand($"listen \"{Channel}\"", connection))
+                    await listen.ExecuteNonQueryAsync(ct);
+                Pulse(); // anything committed before LISTEN took effect
+                while (!ct.IsCancellationRequested) await connection.WaitAsync(ct);
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e) when (e is NpgsqlException or TimeoutException or IOException)
+            {
+                logger.LogWarning(e, "The daemon's append notifications stopped; polling until they are back");
+                try
+                {
+                    await Task.Delay(TimeSpan.FromSeconds(1), ct);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+            }
+        }
+    }
+
+    /// <summary>Stops the listener (its connection closes as it ends); a NOTIFY on its way is cancelled.</summary>
+    public void Dispose()
+    {
+        if (_stop.IsCancellationRequested) return;
+        _stop.Cancel();
+    }
+}
