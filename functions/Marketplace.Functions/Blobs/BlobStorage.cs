@@ -4,7 +4,8 @@ namespace Marketplace.Functions.Blobs;
 
 public static class BlobStorage
 {
-    /// <summary>Picks the blob store from <c>Blobs:Store</c> (<c>file</c>, the default, <c>s3</c> or <c>azure</c>) and fails fast on bad settings.</summary>
+    /// <summary>Picks the blob store from <c>Blobs:Store</c> (<c>file</c>, the default, <c>s3</c> or <c>azure</c>) and fails fast on bad
+    /// settings.</summary>
     public static IServiceCollection AddBlobStore(this IServiceCollection services, IConfiguration configuration)
     {
         var section = configuration.GetSection("Blobs");

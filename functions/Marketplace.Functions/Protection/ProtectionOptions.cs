@@ -13,7 +13,8 @@ public static class ClientAddressSources
     /// <summary>The TCP peer (local runs; a host reached directly).</summary>
     public const string Peer = "peer";
 
-    /// <summary>The <c>X-Forwarded-For</c> hop <c>Protection:TrustedProxies</c> from the right: the address the outermost trusted proxy saw.</summary>
+    /// <summary>The <c>X-Forwarded-For</c> hop <c>Protection:TrustedProxies</c> from the right: the address the outermost trusted proxy
+    /// saw.</summary>
     public const string ForwardedFor = "forwarded-for";
 
     /// <summary>API Gateway's <c>sourceIp</c>, from the request context the Lambda Web Adapter passes in <c>x-amzn-request-context</c>.</summary>
@@ -81,7 +82,8 @@ public sealed class ProtectionOptions
     public bool ExemptLoopback { get; set; }
     public bool TrustForwardedFor { get; set; }
 
-    /// <summary>One of <see cref="ClientAddressSources"/>; empty = <c>forwarded-for</c> when <see cref="TrustForwardedFor"/>, else <c>peer</c>.</summary>
+    /// <summary>One of <see cref="ClientAddressSources"/>; empty = <c>forwarded-for</c> when <see cref="TrustForwardedFor"/>, else
+    /// <c>peer</c>.</summary>
     public string ClientAddressSource { get; set; } = "";
 
     /// <summary>Proxies that append to <c>X-Forwarded-For</c> in front of the app: the client is that many hops from the right.</summary>

@@ -28,7 +28,8 @@ public static partial class DatabaseRoles
             configuration["ConnectionStrings:" + DatabaseConnection.ConnectionStringKey] = owner;
     }
 
-    /// <summary>Grants <paramref name="role"/> the application's privileges on <paramref name="schema"/> (idempotent; run after every migration).</summary>
+    /// <summary>Grants <paramref name="role"/> the application's privileges on <paramref name="schema"/> (idempotent; run after every
+    /// migration).</summary>
     public static async Task GrantAsync(NpgsqlConnection connection, string schema, string role, CancellationToken ct)
     {
         if (!Identifier().IsMatch(role)) throw new InvalidOperationException($"{AppRoleKey} must be a plain role name (letters, digits, _): '{role}'.");

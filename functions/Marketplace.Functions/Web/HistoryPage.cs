@@ -5,7 +5,8 @@ using Marten;
 
 namespace Marketplace.Functions.Web;
 
-/// <summary><c>/packages/{name}/history</c>: the package's logged history (owners, publishes, yanks), newest first, each with its log index and proof.</summary>
+/// <summary><c>/packages/{name}/history</c>: the package's logged history (owners, publishes, yanks), newest first, each with its log index
+/// and proof.</summary>
 public static class HistoryPage
 {
     public static async Task<IResult> Get(string name, IDocumentStore store, WebAssets assets, PageCache cache, CancellationToken ct)

@@ -11,7 +11,8 @@ namespace Marketplace.Functions.Web;
 /// classes), then an allow-list sanitizer. What survives: text structure, tables, code, links (http, https,
 /// mailto and relative; <c>rel="nofollow noopener"</c>) and images from https only (<c>loading="lazy"</c>). No
 /// script, style, iframe, form, event handler attribute or <c>style</c> attribute; <c>javascript:</c> and
-/// <c>data:</c> URLs are dropped. Headings move down two levels (the page owns h1 and h2). The sanitizer is thread-safe once configured; one instance serves every request.
+/// <c>data:</c> URLs are dropped. Headings move down two levels (the page owns h1 and h2). The sanitizer is thread-safe once configured;
+/// one instance serves every request.
 /// </summary>
 public sealed class ReadmeRenderer
 {

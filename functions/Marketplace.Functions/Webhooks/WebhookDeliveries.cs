@@ -11,7 +11,8 @@ namespace Marketplace.Functions.Webhooks;
 public sealed record QueuedDelivery(Guid SubscriptionId, Guid EventId, long Sequence, string EventType, byte[] Body, int Tries,
     DateTimeOffset? NextAttemptAt, int Revision, string OrderKey, DateTimeOffset CreatedAt);
 
-/// <summary>A (subscription, package) chain leased to one dispatcher until <see cref="LeasedUntil"/>, with its first undone deliveries in log order.</summary>
+/// <summary>A (subscription, package) chain leased to one dispatcher until <see cref="LeasedUntil"/>, with its first undone deliveries in
+/// log order.</summary>
 public sealed record ChainClaim(Guid SubscriptionId, string OrderKey, DateTimeOffset LeasedUntil, IReadOnlyList<QueuedDelivery> Deliveries);
 
 /// <summary>An attempt's result to write back: the policy's decision and the attempt for the log.</summary>
