@@ -110,7 +110,8 @@ public sealed class ProtectionOptions
             options.ClientAddressSource = options.TrustForwardedFor ? ClientAddressSources.ForwardedFor : ClientAddressSources.Peer;
         options.ClientAddressSource = options.ClientAddressSource.Trim().ToLowerInvariant();
         if (!ClientAddressSources.All.Contains(options.ClientAddressSource))
-            throw new InvalidOperationException($"Protection:ClientAddressSource is '{options.ClientAddressSource}'; use one of {string.Join(", ", ClientAddressSources.All)}.");
+            throw new InvalidOperationException(
+                $"Protection:ClientAddressSource is '{options.ClientAddressSource}'; use one of {string.Join(", ", ClientAddressSources.All)}.");
         if (options.TrustedProxies is < 1 or > 10)
             throw new InvalidOperationException("Protection:TrustedProxies must be 1 to 10.");
         if (options.ReconcileInterval < TimeSpan.Zero || options.ReconcileInterval > TimeSpan.FromMinutes(1))
@@ -159,7 +160,8 @@ public sealed class ProtectionOptions
 
     /// <summary><c>PackageDownload</c> → <c>package-download</c>.</summary>
     public static string Slug(RateLimitedOperation operation) =>
-        string.Concat(operation.ToString().Select((c, i) => char.IsUpper(c) && i > 0 ? "-" + char.ToLowerInvariant(c) : char.ToLowerInvariant(c).ToString()));
+        string.Concat(operation.ToString()
+            .Select((c, i) => char.IsUpper(c) && i > 0 ? "-" + char.ToLowerInvariant(c) : char.ToLowerInvariant(c).ToString()));
 
     private static ProtectionOptions LocalDefaults() => new()
     {
