@@ -21,22 +21,30 @@ public sealed record DomainError(string Code, int Status, string Title, string D
     public static DomainError StatementMismatch(string detail) => new("statement-mismatch", 400, "The statement does not match the request", detail);
     public static DomainError BadSignature(string detail) => new("bad-signature", 400, "The signature does not verify", detail);
     public static DomainError StaleStatement(string detail) => new("stale-statement", 400, "The statement is not fresh", detail);
-    public static DomainError ReplayedStatement() => new("replayed-statement", 409, "The statement was already accepted", "A signed statement is accepted once; sign a new one.");
+    public static DomainError ReplayedStatement() =>
+        new("replayed-statement", 409, "The statement was already accepted", "A signed statement is accepted once; sign a new one.");
     public static DomainError DigestMismatch(string detail) => new("digest-mismatch", 400, "The blob does not match its digest", detail);
-    public static DomainError BlobMissing(string sha256) => new("blob-missing", 400, "The blob was not uploaded", $"No uploaded blob has digest {sha256}; send it inline or upload it first through POST /v1/uploads.");
+    public static DomainError BlobMissing(string sha256) => new("blob-missing", 400, "The blob was not uploaded",
+        $"No uploaded blob has digest {sha256}; send it inline or upload it first through POST /v1/uploads.");
     public static DomainError TooLarge(string detail) => new("too-large", 413, "Too large", detail);
     public static DomainError NotFound(string detail) => new("not-found", 404, "Not found", detail);
-    public static DomainError VersionExists(string name, string version) => new("version-exists", 409, "The version already exists", $"{name} {version} is already published; versions are immutable, publish a new one.");
-    public static DomainError NotOwner(string name, string keyId) => new("not-owner", 403, "The key is not an owner", $"Key {keyId} is not an owner of {name}.");
-    public static DomainError LastOwner(string name) => new("last-owner", 409, "A package keeps one owner", $"Removing this key would leave {name} without an owner.");
+    public static DomainError VersionExists(string name, string version) => new("version-exists", 409, "The version already exists",
+        $"{name} {version} is already published; versions are immutable, publish a new one.");
+    public static DomainError NotOwner(string name, string keyId) =>
+        new("not-owner", 403, "The key is not an owner", $"Key {keyId} is not an owner of {name}.");
+    public static DomainError LastOwner(string name) =>
+        new("last-owner", 409, "A package keeps one owner", $"Removing this key would leave {name} without an owner.");
     public static DomainError Conflict(string detail) => new("conflict", 409, "Conflict", detail);
     public static DomainError InvalidToken(string detail) => new("invalid-token", 401, "The ID token is not valid", detail);
     public static DomainError UntrustedPublisher(string detail) => new("untrusted-publisher", 403, "Not a trusted publisher of this package", detail);
-    public static DomainError TokenReplayed() => new("token-replayed", 409, "The ID token was already exchanged", "An ID token (its jti) is exchanged once; request a new one.");
+    public static DomainError TokenReplayed() =>
+        new("token-replayed", 409, "The ID token was already exchanged", "An ID token (its jti) is exchanged once; request a new one.");
     public static DomainError InvalidCertificate(string detail) => new("invalid-certificate", 400, "Invalid publisher certificate", detail);
-    public static DomainError CertificateExpired(string detail) => new("certificate-expired", 403, "The publisher certificate is not valid now", detail);
+    public static DomainError CertificateExpired(string detail) =>
+        new("certificate-expired", 403, "The publisher certificate is not valid now", detail);
     public static DomainError TrustedPublishingRequired(string name) => new("trusted-publishing-required", 403, "Trusted publishing is required",
-        $"{name} accepts only publishes from its trusted publishers (a certificate from POST /v1/trusted-publishing/exchange), not owner-key-signed ones.");
+        $"{name} accepts only publishes from its trusted publishers (a certificate from POST /v1/trusted-publishing/exchange), " +
+        "not owner-key-signed ones.");
     public static DomainError BadUrlSignature(string detail) => new("bad-url-signature", 403, "The URL signature is invalid or expired", detail);
 }
 

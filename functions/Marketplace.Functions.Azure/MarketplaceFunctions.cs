@@ -29,7 +29,8 @@ public sealed class MarketplaceFunctions(MarketplaceApp app)
         app.ServeAsync(request);
 
     [Function("Api")]
-    public Task<IActionResult> Api([HttpTrigger(AuthorizationLevel.Anonymous, "get", "head", "post", "put", "delete", Route = ApiRoute)] HttpRequest request) =>
+    public Task<IActionResult> Api(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", "head", "post", "put", "delete", Route = ApiRoute)] HttpRequest request) =>
         app.ServeAsync(request);
 
     /// <summary>Every minute (one instance: timers are singletons): the projections catch-up, then webhook dispatch.</summary>

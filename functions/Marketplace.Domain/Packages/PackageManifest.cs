@@ -67,7 +67,8 @@ public static partial class ManifestRules
     private static DomainError? UrlError(string field, string? value)
     {
         if (value is null) return null;
-        if (value.Length > MaxUrlLength || !Uri.TryCreate(value, UriKind.Absolute, out var uri) || uri.Scheme != Uri.UriSchemeHttps || string.IsNullOrEmpty(uri.Host))
+        if (value.Length > MaxUrlLength || !Uri.TryCreate(value, UriKind.Absolute, out var uri) || uri.Scheme != Uri.UriSchemeHttps
+            || string.IsNullOrEmpty(uri.Host))
             return DomainError.InvalidManifest($"{field} must be an absolute https URL.");
         return null;
     }

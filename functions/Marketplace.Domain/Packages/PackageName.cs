@@ -21,7 +21,8 @@ public static class PackageName
             var c = raw[i];
             // ASCII only: a Cyrillic 'а' or a full-width letter must never alias a Latin name.
             if (c > 0x7F)
-                return DomainError.InvalidName($"'{raw}' contains a non-ASCII character at position {i + 1}; names are ASCII letters, digits and '-'.");
+                return DomainError.InvalidName(
+                    $"'{raw}' contains a non-ASCII character at position {i + 1}; names are ASCII letters, digits and '-'.");
             normalized[i] = c switch
             {
                 >= 'A' and <= 'Z' => (char)(c + 32),

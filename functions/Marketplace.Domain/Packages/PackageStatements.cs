@@ -31,7 +31,8 @@ public static class PackageStatements
     /// <param name="pathName">The name as the path spells it.</param>
     /// <param name="version">The path's version.</param>
     /// <param name="pathVersion">The version as the path spells it.</param>
-    public static Outcome<PackageDecider.Yank> Yank(YankStatement s, string name, string pathName, SemanticVersion version, string pathVersion, OwnerKey signer)
+    public static Outcome<PackageDecider.Yank> Yank(
+        YankStatement s, string name, string pathName, SemanticVersion version, string pathVersion, OwnerKey signer)
     {
         if (s.Action is not ("yank" or "unyank"))
             return DomainError.InvalidStatement("action must be 'yank' or 'unyank'.");
@@ -64,7 +65,8 @@ public static class PackageStatements
                 return DomainError.InvalidStatement($"keyId {s.KeyId} is not the id of the statement's publicKey ({ownerKey.KeyId}).");
             publicKey = ownerKey.PublicKey;
         }
-        else if (s.KeyId is not { Length: 40 } || !s.KeyId.StartsWith("ed25519:", StringComparison.Ordinal) || !s.KeyId[8..].All(char.IsAsciiHexDigitLower))
+        else if (s.KeyId is not { Length: 40 } || !s.KeyId.StartsWith("ed25519:", StringComparison.Ordinal)
+                 || !s.KeyId[8..].All(char.IsAsciiHexDigitLower))
         {
             return DomainError.InvalidStatement("keyId must be 'ed25519:' followed by 32 lowercase hex characters.");
         }
@@ -74,7 +76,8 @@ public static class PackageStatements
     /// Trusted publishing: a certificate signed by this registry's key, within its window, for this package and the key
     /// that signed the statement. (Whether its publisher is still trusted is the decider's call.)
     /// </summary>
-    public static Outcome<PackageDecider.CertifiedKey> Certify(DsseEnvelope envelope, string name, OwnerKey signer, OwnerKey registryKey, DateTimeOffset now)
+    public static Outcome<PackageDecider.CertifiedKey> Certify(
+        DsseEnvelope envelope, string name, OwnerKey signer, OwnerKey registryKey, DateTimeOffset now)
     {
         var verified = PublisherCertificate.Verify(envelope, registryKey, now);
         if (!verified.TryGet(out var certificate, out var error)) return error;
@@ -105,7 +108,8 @@ public static class PackageStatements
                     return DomainError.InvalidStatement($"issuer {s.Issuer} is not configured on this registry (TrustedPublishing:Issuers).");
                 var change = new TrustedPublishingDecider.ChangePublisher(name, s.Action == "add",
                     new TrustedPublisher(s.Issuer!.TrimEnd('/'), s.Repository!, s.Workflow!, s.Environment), signer);
-                Func<PackageState?, DateTimeOffset, Outcome<object[]>> decideChange = (state, now) => TrustedPublishingDecider.Decide(state, change, now);
+                Func<PackageState?, DateTimeOffset, Outcome<object[]>> decideChange =
+                    (state, now) => TrustedPublishingDecider.Decide(state, change, now);
                 return decideChange;
             case "require":
                 if (s.Required is not { } required)
@@ -113,7 +117,8 @@ public static class PackageStatements
                 if (s.Issuer is not null || s.Repository is not null || s.Workflow is not null || s.Environment is not null)
                     return DomainError.InvalidStatement("action 'require' names no publisher.");
                 var set = new TrustedPublishingDecider.SetRequirement(name, required, signer);
-                Func<PackageState?, DateTimeOffset, Outcome<object[]>> decideRequirement = (state, now) => TrustedPublishingDecider.Decide(state, set, now);
+                Func<PackageState?, DateTimeOffset, Outcome<object[]>> decideRequirement =
+                    (state, now) => TrustedPublishingDecider.Decide(state, set, now);
                 return decideRequirement;
             default:
                 return DomainError.InvalidStatement("action must be 'add', 'remove' or 'require'.");

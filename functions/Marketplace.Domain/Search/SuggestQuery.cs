@@ -26,7 +26,8 @@ public sealed record SuggestQuery(string Prefix)
     }
 }
 
-/// <summary>The answer of <c>GET /v1/search/suggest</c>: up to <see cref="SuggestQuery.Size"/> visible packages whose name starts with the prefix, the exact name first, then the most downloaded.</summary>
+/// <summary>The answer of <c>GET /v1/search/suggest</c>: up to <see cref="SuggestQuery.Size"/> visible packages whose name starts with the
+/// prefix, the exact name first, then the most downloaded.</summary>
 public sealed record SuggestResult(IReadOnlyList<Suggestion> Suggestions);
 
 public sealed record Suggestion(string Name, string Version, string? Description);

@@ -30,6 +30,7 @@ public sealed record OwnerKey(string KeyId, string PublicKey)
     }
 
     public bool Verify(ReadOnlySpan<byte> data, ReadOnlySpan<byte> signature) =>
-        NSec.Cryptography.PublicKey.TryImport(SignatureAlgorithm.Ed25519, Convert.FromBase64String(PublicKey), KeyBlobFormat.RawPublicKey, out var key)
+        NSec.Cryptography.PublicKey.TryImport(
+            SignatureAlgorithm.Ed25519, Convert.FromBase64String(PublicKey), KeyBlobFormat.RawPublicKey, out var key)
         && SignatureAlgorithm.Ed25519.Verify(key!, data, signature);
 }

@@ -21,7 +21,8 @@ public interface IStatement
     DateTimeOffset IssuedAt { get; }
 }
 
-public sealed record PublishStatement(string Name, string Version, string Sha256, long Size, PackageManifest Manifest, DateTimeOffset IssuedAt) : IStatement;
+public sealed record PublishStatement(
+    string Name, string Version, string Sha256, long Size, PackageManifest Manifest, DateTimeOffset IssuedAt) : IStatement;
 
 public sealed record YankStatement(string Action, string Name, string Version, string? Reason, DateTimeOffset IssuedAt) : IStatement;
 

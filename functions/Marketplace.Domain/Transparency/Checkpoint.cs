@@ -54,7 +54,8 @@ public sealed record Checkpoint(string Origin, long TreeSize, byte[] RootHash)
         if (split < 0 || !note.EndsWith('\n')) return null;
         var body = note[..(split + 1)];
         var lines = body.Split('\n');
-        if (lines.Length != 4 || lines[0] != origin || !long.TryParse(lines[1], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var size))
+        if (lines.Length != 4 || lines[0] != origin
+            || !long.TryParse(lines[1], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var size))
             return null;
         byte[] root;
         try { root = Convert.FromBase64String(lines[2]); }

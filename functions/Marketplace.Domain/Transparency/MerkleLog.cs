@@ -26,7 +26,8 @@ public static class MerkleLog
 
     public static IReadOnlyCollection<Subtree> NeededForInclusion(long index, long size) => Collect(lookup => InclusionProof(index, size, lookup));
 
-    public static IReadOnlyCollection<Subtree> NeededForConsistency(long oldSize, long newSize) => Collect(lookup => ConsistencyProof(oldSize, newSize, lookup));
+    public static IReadOnlyCollection<Subtree> NeededForConsistency(long oldSize, long newSize) =>
+        Collect(lookup => ConsistencyProof(oldSize, newSize, lookup));
 
     /// <summary>MTH of the first <paramref name="size"/> leaves.</summary>
     public static byte[] Root(long size, Func<Subtree, byte[]> lookup)

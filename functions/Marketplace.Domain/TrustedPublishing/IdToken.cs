@@ -53,7 +53,8 @@ public sealed class IdToken
         try
         {
             header = JsonDocument.Parse(headerBytes, new JsonDocumentOptions { MaxDepth = 8, AllowDuplicateProperties = false }).RootElement.Clone();
-            claims = JsonDocument.Parse(payloadBytes, new JsonDocumentOptions { MaxDepth = 16, AllowDuplicateProperties = false }).RootElement.Clone();
+            claims = JsonDocument.Parse(payloadBytes, new JsonDocumentOptions { MaxDepth = 16, AllowDuplicateProperties = false })
+                .RootElement.Clone();
         }
         catch (JsonException)
         {
@@ -89,10 +90,12 @@ public sealed class IdToken
                         rsa.ImportParameters(new RSAParameters { Modulus = n, Exponent = e });
                         return rsa.VerifyData(_signingInput, _signature, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
                     }
-                case "ES256" when Member("kty") == "EC" && Member("crv") == "P-256" && Decode(Member("x")) is { Length: 32 } x && Decode(Member("y")) is { Length: 32 } y:
+                case "ES256" when Member("kty") == "EC" && Member("crv") == "P-256"
+                                  && Decode(Member("x")) is { Length: 32 } x && Decode(Member("y")) is { Length: 32 } y:
                     if (_signature.Length != 64) return false;
                     using (var ec = ECDsa.Create(new ECParameters { Curve = ECCurve.NamedCurves.nistP256, Q = new ECPoint { X = x, Y = y } }))
-                        return ec.VerifyData(_signingInput, _signature, HashAlgorithmName.SHA256, DSASignatureFormat.IeeeP1363FixedFieldConcatenation);
+                        return ec.VerifyData(
+                            _signingInput, _signature, HashAlgorithmName.SHA256, DSASignatureFormat.IeeeP1363FixedFieldConcatenation);
                 default:
                     return false;
             }

@@ -23,7 +23,8 @@ public sealed record PublisherCertificate(string Name, string PublicKey, string 
     public Provenance Provenance => new(Issuer, Repository, Workflow, Ref, Sha, RunId, Environment);
 
     public static PublisherCertificate For(string name, OwnerKey key, WorkloadIdentity job, DateTimeOffset now) =>
-        new(name, key.PublicKey, key.KeyId, job.Issuer, job.Repository, job.Workflow, job.Ref, job.Sha, job.RunId, job.Environment, now, now + MaxLifetime);
+        new(name, key.PublicKey, key.KeyId, job.Issuer, job.Repository, job.Workflow, job.Ref, job.Sha, job.RunId, job.Environment,
+            now, now + MaxLifetime);
 
     public byte[] Serialize() => JsonSerializer.SerializeToUtf8Bytes(this, StatementJson.Options);
 
@@ -56,7 +57,8 @@ public sealed record PublisherCertificate(string Name, string PublicKey, string 
         if (certificate is null || certificate.NotAfter - certificate.NotBefore > MaxLifetime || certificate.NotAfter < certificate.NotBefore)
             return DomainError.InvalidCertificate("the certificate's window is malformed.");
         if (now is { } at && (at > certificate.NotAfter + Skew || at < certificate.NotBefore - Skew))
-            return DomainError.CertificateExpired($"the certificate is valid from {certificate.NotBefore:O} to {certificate.NotAfter:O}; exchange a new ID token.");
+            return DomainError.CertificateExpired(
+                $"the certificate is valid from {certificate.NotBefore:O} to {certificate.NotAfter:O}; exchange a new ID token.");
         return certificate;
     }
 

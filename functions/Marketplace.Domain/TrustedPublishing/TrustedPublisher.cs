@@ -41,14 +41,17 @@ public static class TrustedPublisherRules
     /// <summary>Field rules for a trusted publisher named in an owner's statement.</summary>
     public static DomainError? Validate(string? issuer, string? repository, string? workflow, string? environment)
     {
-        if (issuer is null || !Uri.TryCreate(issuer, UriKind.Absolute, out var uri) || uri.Scheme is not ("https" or "http") || issuer.Length > MaxLength)
+        if (issuer is null || !Uri.TryCreate(issuer, UriKind.Absolute, out var uri) || uri.Scheme is not ("https" or "http")
+            || issuer.Length > MaxLength)
             return DomainError.InvalidStatement("issuer must be the absolute URL of an OIDC issuer.");
         if (repository is not { Length: > 0 and <= MaxLength } || repository.Split('/') is not { Length: >= 2 } parts
             || parts.Any(p => p.Length == 0 || !p.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.')))
-            return DomainError.InvalidStatement("repository must be a path such as owner/repo (GitLab: group/project) of letters, digits, '-', '_' and '.'.");
+            return DomainError.InvalidStatement(
+                "repository must be a path such as owner/repo (GitLab: group/project) of letters, digits, '-', '_' and '.'.");
         if (workflow is not { Length: > 0 and <= MaxLength } || workflow.StartsWith('/') || workflow.Contains("//", StringComparison.Ordinal)
             || workflow.Any(c => char.IsControl(c) || char.IsWhiteSpace(c) || c is '@' or '\\'))
-            return DomainError.InvalidStatement("workflow must be the workflow file name (e.g. release.yml; GitLab: the CI config path), without '@' or spaces.");
+            return DomainError.InvalidStatement(
+                "workflow must be the workflow file name (e.g. release.yml; GitLab: the CI config path), without '@' or spaces.");
         if (environment is not null && (environment.Length is 0 or > MaxLength || environment.Any(char.IsControl)))
             return DomainError.InvalidStatement($"environment, when given, is 1 to {MaxLength} characters.");
         return null;

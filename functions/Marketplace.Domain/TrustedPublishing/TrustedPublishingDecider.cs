@@ -27,7 +27,11 @@ public static class TrustedPublishingDecider
                 : new object[] { new TrustedPublisherAdded(c.Name, p.Issuer, p.Repository, p.Workflow, p.Environment, c.Signer.KeyId, now) };
         if (existing is null)
             return DomainError.NotFound($"{p.Repository} ({p.Workflow}) is not a trusted publisher of {c.Name}.");
-        return new object[] { new TrustedPublisherRemoved(c.Name, existing.Issuer, existing.Repository, existing.Workflow, existing.Environment, c.Signer.KeyId, now) };
+        return new object[]
+        {
+            new TrustedPublisherRemoved(
+                c.Name, existing.Issuer, existing.Repository, existing.Workflow, existing.Environment, c.Signer.KeyId, now),
+        };
     }
 
     public static Outcome<object[]> Decide(PackageState? state, SetRequirement c, DateTimeOffset now)

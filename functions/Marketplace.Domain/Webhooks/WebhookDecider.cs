@@ -20,7 +20,8 @@ public static class WebhookDecider
     /// <param name="package">The scope's package snapshot (package scopes only).</param>
     /// <param name="liveForKey">How many live subscriptions the signing key created already.</param>
     /// <param name="downloadsAllowed">Whether the operator allowed the signing key registry-wide download events.</param>
-    public static Outcome<object[]> Decide(PackageState? package, Create c, int liveForKey, int maxPerKey, DateTimeOffset now, bool downloadsAllowed = false)
+    public static Outcome<object[]> Decide(
+        PackageState? package, Create c, int liveForKey, int maxPerKey, DateTimeOffset now, bool downloadsAllowed = false)
     {
         switch (c.Scope.Kind)
         {
@@ -57,7 +58,8 @@ public static class WebhookDecider
         return WebhookErrors.NotSubscriptionOwner(id, keyId);
     }
 
-    public static Outcome<object[]> Decide(WebhookState? state, PackageState? package, Guid id, Update c, DateTimeOffset now, bool downloadsAllowed = false)
+    public static Outcome<object[]> Decide(
+        WebhookState? state, PackageState? package, Guid id, Update c, DateTimeOffset now, bool downloadsAllowed = false)
     {
         if (MayManage(state, package, id, c.KeyId) is { } refused) return refused;
         if (c.EventTypes is { } listed && RefusesDownloads(state!.Scope, listed, c.KeyId, downloadsAllowed) is { } downloads) return downloads;

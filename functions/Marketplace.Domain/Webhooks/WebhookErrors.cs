@@ -12,7 +12,8 @@ public static class WebhookErrors
 
     public static DomainError DownloadEventsNotAllowed(string keyId) =>
         new("download-events-not-allowed", 403, "Registry-wide download events need an allowed key",
-            $"Key {keyId} may not receive every download in the registry: subscribe to your own packages (a package or owner scope), or ask the operator to allow the key (Webhooks:DownloadEventKeys).");
+            $"Key {keyId} may not receive every download in the registry: subscribe to your own packages (a package or owner scope), " +
+            "or ask the operator to allow the key (Webhooks:DownloadEventKeys).");
 
     public static DomainError NotSubscriptionOwner(Guid id, string keyId) =>
         new("not-owner", 403, "The key may not manage this subscription",

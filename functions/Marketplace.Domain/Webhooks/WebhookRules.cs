@@ -39,7 +39,8 @@ public static class WebhookRules
                 if (s.DeliveryId is not null || s.FromSequence is not null)
                     return DomainError.InvalidStatement("deliveryId and fromSequence belong to redeliver.");
                 if (s.Scope is null)
-                    return DomainError.InvalidStatement("scope is required on create: {kind: package, name} | {kind: owner, keyId} | {kind: registry}.");
+                    return DomainError.InvalidStatement(
+                        "scope is required on create: {kind: package, name} | {kind: owner, keyId} | {kind: registry}.");
                 var scope = ValidateScope(s.Scope);
                 if (scope.Error is { } scopeError) return scopeError;
                 var url = ValidateUrl(s.Url, allowPrivateNetworks, maxUrlLength);
@@ -91,7 +92,8 @@ public static class WebhookRules
                 if (s.Scope is not null || s.Url is not null || s.EventTypes is not null)
                     return DomainError.InvalidStatement("redeliver names the subscription id and a deliveryId or a fromSequence.");
                 if ((s.DeliveryId is null) == (s.FromSequence is null))
-                    return DomainError.InvalidStatement("redeliver names exactly one of deliveryId (one delivery) or fromSequence (every delivery from that log position).");
+                    return DomainError.InvalidStatement(
+                        "redeliver names exactly one of deliveryId (one delivery) or fromSequence (every delivery from that log position).");
                 if (s.FromSequence is < 0)
                     return DomainError.InvalidStatement("fromSequence is a log position, 0 or more.");
                 Guid? deliveryId = null;
@@ -166,7 +168,8 @@ public static class WebhookRules
             {
                 var kind = AddressClassifier.Classify(address);
                 if (kind != AddressKind.Public)
-                    return WebhookErrors.InvalidUrl($"url points at {address} ({AddressClassifier.Describe(kind)}); only public addresses receive webhooks.");
+                    return WebhookErrors.InvalidUrl(
+                        $"url points at {address} ({AddressClassifier.Describe(kind)}); only public addresses receive webhooks.");
             }
             else if (host == "localhost" || host.EndsWith(".localhost", StringComparison.Ordinal)
                      || host.EndsWith(".local", StringComparison.Ordinal) || host.EndsWith(".internal", StringComparison.Ordinal))
@@ -227,7 +230,8 @@ public static class WebhookRules
         foreach (var type in types)
         {
             if (type is null || !knownTypes.Contains(type))
-                return WebhookErrors.UnknownEventType($"'{type}' is not an event type of this registry; known: {string.Join(", ", knownTypes.Order(StringComparer.Ordinal))}.");
+                return WebhookErrors.UnknownEventType(
+                    $"'{type}' is not an event type of this registry; known: {string.Join(", ", knownTypes.Order(StringComparer.Ordinal))}.");
             if (!seen.Add(type))
                 return DomainError.InvalidStatement($"eventTypes lists '{type}' twice.");
         }

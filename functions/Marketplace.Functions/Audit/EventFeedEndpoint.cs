@@ -40,7 +40,8 @@ public static class EventFeedEndpoint
     /// The package stream as feed lines, up to the high-water mark like the feed: what a client needs to check that
     /// the key which signed a version was an owner when it was published, each line provable in the log.
     /// </summary>
-    public static async Task<Results<EmptyHttpResult, ProblemHttpResult>> GetPackageEvents(string name, HttpContext http, IDocumentStore store, CancellationToken ct)
+    public static async Task<Results<EmptyHttpResult, ProblemHttpResult>> GetPackageEvents(
+        string name, HttpContext http, IDocumentStore store, CancellationToken ct)
     {
         if (!Marketplace.Packages.PackageName.Normalize(name).TryGet(out var normalized, out var error)) return error.ToProblem();
         await using var session = store.QuerySession();
@@ -52,7 +53,8 @@ public static class EventFeedEndpoint
         return TypedResults.Empty;
     }
 
-    public static async Task<Results<EmptyHttpResult, ProblemHttpResult>> GetEvents(string? after, string? limit, HttpContext http, IDocumentStore store, CancellationToken ct)
+    public static async Task<Results<EmptyHttpResult, ProblemHttpResult>> GetEvents(
+        string? after, string? limit, HttpContext http, IDocumentStore store, CancellationToken ct)
     {
         long from = 0;
         var count = DefaultLimit;
@@ -82,7 +84,8 @@ public static class EventFeedEndpoint
         (await store.Advanced.AllProjectionProgress(token: ct)).FirstOrDefault(p => p.ShardName == ShardState.HighWaterMark)?.Sequence ?? 0;
 
     /// <summary>The events as feed lines: each one's CloudEvent JSON (the bytes the transparency log hashes) and a newline.</summary>
-    private static async Task WriteLinesAsync(HttpContext http, IQuerySession session, IReadOnlyList<JasperFx.Events.IEvent> events, CancellationToken ct)
+    private static async Task WriteLinesAsync(
+        HttpContext http, IQuerySession session, IReadOnlyList<JasperFx.Events.IEvent> events, CancellationToken ct)
     {
         var logged = events.Where(e => EventCatalog.IsLogLeaf(e.EventType)).Select(e => e.Sequence).ToArray();
         var stored = await Transparency.TransparencyLogProjection.LoadEntriesAsync(

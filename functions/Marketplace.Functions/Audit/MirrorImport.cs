@@ -31,7 +31,8 @@ public static class MirrorImport
         var statistics = await store.Advanced.FetchEventStoreStatistics(token: app.Lifetime.ApplicationStopping);
         if (statistics.EventCount > 0)
         {
-            logger.LogError("The event store already holds {Count} events; import a mirror into an empty schema (Marten:Schema).", statistics.EventCount);
+            logger.LogError("The event store already holds {Count} events; import a mirror into an empty schema (Marten:Schema).",
+                statistics.EventCount);
             return 1;
         }
         using var reader = File.OpenText(args[1]);
@@ -74,7 +75,8 @@ public static class MirrorImport
     }
 
     // One transaction per chunk, events appended in feed order: Marten assigns sequences in append order.
-    private static async Task AppendAsync(IDocumentStore store, List<(string? Stream, object Data, Guid Id, DateTimeOffset Time)> events, CancellationToken ct)
+    private static async Task AppendAsync(
+        IDocumentStore store, List<(string? Stream, object Data, Guid Id, DateTimeOffset Time)> events, CancellationToken ct)
     {
         await using var session = store.LightweightSession();
         string? downloads = null;

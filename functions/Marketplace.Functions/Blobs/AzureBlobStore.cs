@@ -23,7 +23,8 @@ public sealed class AzureBlobOptions
     /// <summary>https with a host and nothing after it (the CDN forwards the blob's path unchanged); http only on loopback (tests).</summary>
     public static bool IsCdnBaseUrl(string url) =>
         Uri.TryCreate(url, UriKind.Absolute, out var uri) && uri.UserInfo.Length == 0 && uri.Query.Length == 0
-        && uri.Fragment.Length == 0 && uri.AbsolutePath == "/" && !url.Contains('?', StringComparison.Ordinal) && !url.Contains('#', StringComparison.Ordinal)
+        && uri.Fragment.Length == 0 && uri.AbsolutePath == "/"
+        && !url.Contains('?', StringComparison.Ordinal) && !url.Contains('#', StringComparison.Ordinal)
         && (uri.Scheme == Uri.UriSchemeHttps
             || (uri.Scheme == Uri.UriSchemeHttp && (uri.IsLoopback || (IPAddress.TryParse(uri.Host, out var ip) && IPAddress.IsLoopback(ip)))));
 }

@@ -4,7 +4,8 @@ namespace Marketplace.Functions.Blobs;
 
 public static class BlobStorage
 {
-    /// <summary>Picks the blob store from <c>Blobs:Store</c> (<c>file</c>, the default, <c>s3</c> or <c>azure</c>) and fails fast on bad settings.</summary>
+    /// <summary>Picks the blob store from <c>Blobs:Store</c> (<c>file</c>, the default, <c>s3</c> or <c>azure</c>) and fails fast on bad
+    /// settings.</summary>
     public static IServiceCollection AddBlobStore(this IServiceCollection services, IConfiguration configuration)
     {
         var section = configuration.GetSection("Blobs");
@@ -13,7 +14,8 @@ public static class BlobStorage
         {
             case "file":
                 var file = section.GetSection("File").Get<FileBlobOptions>() ?? new FileBlobOptions();
-                services.AddSingleton(sp => new FileBlobStore(file, sp.GetRequiredService<IWebHostEnvironment>().ContentRootPath, sp.GetRequiredService<TimeProvider>()));
+                services.AddSingleton(sp => new FileBlobStore(
+                    file, sp.GetRequiredService<IWebHostEnvironment>().ContentRootPath, sp.GetRequiredService<TimeProvider>()));
                 services.AddSingleton<IBlobStore>(sp => sp.GetRequiredService<FileBlobStore>());
                 services.AddSingleton<IBlobInventory>(sp => sp.GetRequiredService<FileBlobStore>());
                 break;
@@ -30,9 +32,13 @@ public static class BlobStorage
                 if (string.IsNullOrWhiteSpace(azure.ConnectionString))
                     throw new InvalidOperationException("Blobs:Store is 'azure' but Blobs:Azure:ConnectionString is not set.");
                 if (!IsContainerName(azure.Container))
-                    throw new InvalidOperationException($"Blobs:Store is 'azure' but Blobs:Azure:Container ('{azure.Container}') is not a container name (3-63 lowercase letters, digits and single hyphens).");
+                    throw new InvalidOperationException(
+                        $"Blobs:Store is 'azure' but Blobs:Azure:Container ('{azure.Container}') is not a container name " +
+                        "(3-63 lowercase letters, digits and single hyphens).");
                 if (!string.IsNullOrWhiteSpace(azure.CdnBaseUrl) && !AzureBlobOptions.IsCdnBaseUrl(azure.CdnBaseUrl))
-                    throw new InvalidOperationException($"Blobs:Azure:CdnBaseUrl ('{azure.CdnBaseUrl}') must be an absolute https URL of the CDN host with no path, query or credentials (http only on a loopback host).");
+                    throw new InvalidOperationException(
+                        $"Blobs:Azure:CdnBaseUrl ('{azure.CdnBaseUrl}') must be an absolute https URL of the CDN host " +
+                        "with no path, query or credentials (http only on a loopback host).");
                 try
                 {
                     // Parsed here (no request is made): a malformed connection string fails at startup with this message.

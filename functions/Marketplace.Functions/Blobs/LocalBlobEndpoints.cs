@@ -32,7 +32,8 @@ public static class LocalBlobEndpoints
         var stream = store.OpenRead(sha256);
         if (stream is null)
             return DomainError.NotFound($"No blob has digest {sha256}.").ToProblem();
-        return TypedResults.File(stream, "application/octet-stream", file, entityTag: new Microsoft.Net.Http.Headers.EntityTagHeaderValue($"\"{sha256}\""));
+        return TypedResults.File(stream, "application/octet-stream", file,
+            entityTag: new Microsoft.Net.Http.Headers.EntityTagHeaderValue($"\"{sha256}\""));
     }
 
     private static async Task<Results<Created, ProblemHttpResult>> Upload(

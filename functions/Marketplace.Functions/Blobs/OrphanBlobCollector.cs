@@ -43,7 +43,8 @@ public sealed class OrphanBlobCollector(IBlobInventory inventory, IBlobStore blo
         }
         await Flush();
         var result = new OrphanCollection(listed, young, referenced, deleted, clock.ElapsedMilliseconds);
-        logger.LogInformation("Orphan blobs: {Deleted} deleted of {Listed} listed ({Young} within the grace period, {Referenced} referenced) in {ElapsedMs} ms",
+        logger.LogInformation(
+            "Orphan blobs: {Deleted} deleted of {Listed} listed ({Young} within the grace period, {Referenced} referenced) in {ElapsedMs} ms",
             deleted, listed, young, referenced, result.ElapsedMs);
         return result;
 
@@ -78,7 +79,8 @@ public sealed class OrphanBlobCollector(IBlobInventory inventory, IBlobStore blo
 }
 
 /// <summary>The collector on a timer, on instances that run the daemon in-process (the serverless deployment runs the command).</summary>
-public sealed class OrphanBlobSweep(OrphanBlobCollector collector, OrphanOptions options, Infrastructure.StoreSettings store, ILogger<OrphanBlobSweep> logger)
+public sealed class OrphanBlobSweep(
+    OrphanBlobCollector collector, OrphanOptions options, Infrastructure.StoreSettings store, ILogger<OrphanBlobSweep> logger)
     : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -111,7 +113,8 @@ public static class OrphanCollectCommand
     public static async Task<int> RunAsync(WebApplication app)
     {
         var result = await app.Services.GetRequiredService<OrphanBlobCollector>().CollectAsync(app.Lifetime.ApplicationStopping);
-        Console.WriteLine($"{Name}: deleted {result.Deleted} of {result.Listed} blobs ({result.Young} within the grace period, {result.Referenced} referenced) in {result.ElapsedMs} ms");
+        Console.WriteLine($"{Name}: deleted {result.Deleted} of {result.Listed} blobs " +
+            $"({result.Young} within the grace period, {result.Referenced} referenced) in {result.ElapsedMs} ms");
         return 0;
     }
 }

@@ -188,7 +188,8 @@ public sealed class S3BlobStore : IBlobStore, IBlobInventory, IDisposable
         string? marker = null;
         for (var page = 0; page < 1_000_000; page++)
         {
-            var list = await S3.ListObjectsAsync(new ListObjectsRequest { BucketName = _options.Bucket, Prefix = "sha256/", Marker = marker, MaxKeys = 1000 }, ct);
+            var list = await S3.ListObjectsAsync(
+                new ListObjectsRequest { BucketName = _options.Bucket, Prefix = "sha256/", Marker = marker, MaxKeys = 1000 }, ct);
             var objects = list.S3Objects ?? [];
             foreach (var o in objects)
             {

@@ -72,7 +72,8 @@ public static class RegistryCloudEvents
             ? n
             : throw new InvalidDataException("An event line has no numeric 'sequence'.");
         node.Remove(SequenceName);
-        var cloudEvent = Formatter.DecodeStructuredModeMessage(JsonSerializer.SerializeToUtf8Bytes(node), new ContentType("application/cloudevents+json"), null);
+        var cloudEvent = Formatter.DecodeStructuredModeMessage(
+            JsonSerializer.SerializeToUtf8Bytes(node), new ContentType("application/cloudevents+json"), null);
         return (cloudEvent, sequence);
     }
 

@@ -20,7 +20,8 @@ public sealed record StoreSettings(string Schema, DaemonMode Daemon)
     public static StoreSettings From(IConfiguration configuration)
     {
         var value = configuration["Marten:Daemon"] ?? "Solo";
-        var daemon = Enum.TryParse<DaemonMode>(value, ignoreCase: true, out var mode) && mode is DaemonMode.Solo or DaemonMode.HotCold or DaemonMode.Disabled
+        var daemon = Enum.TryParse<DaemonMode>(value, ignoreCase: true, out var mode)
+                     && mode is DaemonMode.Solo or DaemonMode.HotCold or DaemonMode.Disabled
             ? mode
             : throw new InvalidOperationException($"Marten:Daemon is '{value}'; use Solo, HotCold or Disabled.");
         return new StoreSettings(configuration["Marten:Schema"] ?? "marketplace", daemon);

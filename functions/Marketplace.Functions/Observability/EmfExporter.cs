@@ -98,7 +98,8 @@ public sealed class EmfExporter : IHostedService, IDisposable
             var dimensions = group.First().Tags;
             // The first document of a group carries every metric (a histogram's first 100 samples); further
             // documents carry the remaining samples, and the metrics past 100 definitions.
-            var pending = group.OrderBy(s => s.Name, StringComparer.Ordinal).Select(s => new Metric(s.Name, s.Unit, s.Values, s.IsDistribution)).ToList();
+            var pending = group.OrderBy(s => s.Name, StringComparer.Ordinal)
+                .Select(s => new Metric(s.Name, s.Unit, s.Values, s.IsDistribution)).ToList();
             while (pending.Count > 0)
             {
                 var line = new List<Metric>();
@@ -202,7 +203,8 @@ public sealed class EmfExporter : IHostedService, IDisposable
 
     private sealed record Metric(string Name, string Unit, double[] Values, bool IsDistribution);
 
-    private sealed record Snapshot(string Name, string Unit, KeyValuePair<string, string>[] Tags, string DimensionKey, double[] Values, bool IsDistribution);
+    private sealed record Snapshot(
+        string Name, string Unit, KeyValuePair<string, string>[] Tags, string DimensionKey, double[] Values, bool IsDistribution);
 
     /// <summary>One instrument with one set of tag values, aggregated over the current interval.</summary>
     private sealed class Series(Instrument instrument, KeyValuePair<string, string>[] tags, string dimensionKey, int maxSamples)
@@ -217,7 +219,8 @@ public sealed class EmfExporter : IHostedService, IDisposable
             Histogram<long> or Histogram<int> or Histogram<double> or Histogram<float> => Kind.Distribution,
             ObservableGauge<long> or ObservableGauge<int> or ObservableGauge<double> or ObservableGauge<float> => Kind.Gauge,
             ObservableCounter<long> or ObservableCounter<int> or ObservableCounter<double> or ObservableCounter<float> => Kind.Gauge,
-            ObservableUpDownCounter<long> or ObservableUpDownCounter<int> or ObservableUpDownCounter<double> or ObservableUpDownCounter<float> => Kind.Gauge,
+            ObservableUpDownCounter<long> or ObservableUpDownCounter<int>
+                or ObservableUpDownCounter<double> or ObservableUpDownCounter<float> => Kind.Gauge,
             _ => Kind.Sum,
         };
 

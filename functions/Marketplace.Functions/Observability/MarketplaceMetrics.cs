@@ -35,7 +35,8 @@ public static class MarketplaceMetrics
 
     private static readonly ObservableGauge<long> LagEvents = Meter.CreateObservableGauge("projection.lag", () => ObserveLag(l => l.Events),
         "{event}", "Events committed (up to the high-water mark) that a read model has not processed yet.");
-    private static readonly ObservableGauge<double> LagSeconds = Meter.CreateObservableGauge("projection.lag_seconds", () => ObserveLag(l => l.Seconds),
+    private static readonly ObservableGauge<double> LagSeconds = Meter.CreateObservableGauge("projection.lag_seconds",
+        () => ObserveLag(l => l.Seconds),
         "s", "Age of the oldest event a read model has not processed yet; 0 when it is caught up.");
 
     /// <summary>Upper bounds of the latency histogram's buckets, in milliseconds.</summary>

@@ -24,7 +24,8 @@ public sealed record ClientAddress(string? Partition, bool Exempt)
         var address = Vouched(context.Request.Headers, options) ?? context.Connection.RemoteIpAddress;
         if (address is { IsIPv4MappedToIPv6: true }) address = address.MapToIPv4();
         // No address at all is an in-process host (TestServer): as local as loopback.
-        var client = new ClientAddress(address is null ? null : PartitionOf(address), options.ExemptLoopback && (address is null || IPAddress.IsLoopback(address)));
+        var client = new ClientAddress(address is null ? null : PartitionOf(address),
+            options.ExemptLoopback && (address is null || IPAddress.IsLoopback(address)));
         context.Features.Set(client);
         return client;
     }

@@ -88,7 +88,8 @@ public sealed class FixedWindowPartitions(string policy, int quota, TimeSpan win
         return [.. _counters.Where(c => { lock (c.Value) return c.Value.Start == start; }).Select(c => c.Key)];
     }
 
-    /// <summary>What the other instances counted for a partition in the current window (a partition this instance has not seen yet starts there).</summary>
+    /// <summary>What the other instances counted for a partition in the current window (a partition this instance has not seen yet starts
+    /// there).</summary>
     public void SetOthers(string partition, DateTimeOffset start, int others)
     {
         if (start != WindowOf(time.GetUtcNow())) return;

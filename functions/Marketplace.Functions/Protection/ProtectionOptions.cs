@@ -13,7 +13,8 @@ public static class ClientAddressSources
     /// <summary>The TCP peer (local runs; a host reached directly).</summary>
     public const string Peer = "peer";
 
-    /// <summary>The <c>X-Forwarded-For</c> hop <c>Protection:TrustedProxies</c> from the right: the address the outermost trusted proxy saw.</summary>
+    /// <summary>The <c>X-Forwarded-For</c> hop <c>Protection:TrustedProxies</c> from the right: the address the outermost trusted proxy
+    /// saw.</summary>
     public const string ForwardedFor = "forwarded-for";
 
     /// <summary>API Gateway's <c>sourceIp</c>, from the request context the Lambda Web Adapter passes in <c>x-amzn-request-context</c>.</summary>
@@ -81,7 +82,8 @@ public sealed class ProtectionOptions
     public bool ExemptLoopback { get; set; }
     public bool TrustForwardedFor { get; set; }
 
-    /// <summary>One of <see cref="ClientAddressSources"/>; empty = <c>forwarded-for</c> when <see cref="TrustForwardedFor"/>, else <c>peer</c>.</summary>
+    /// <summary>One of <see cref="ClientAddressSources"/>; empty = <c>forwarded-for</c> when <see cref="TrustForwardedFor"/>, else
+    /// <c>peer</c>.</summary>
     public string ClientAddressSource { get; set; } = "";
 
     /// <summary>Proxies that append to <c>X-Forwarded-For</c> in front of the app: the client is that many hops from the right.</summary>
@@ -108,7 +110,8 @@ public sealed class ProtectionOptions
             options.ClientAddressSource = options.TrustForwardedFor ? ClientAddressSources.ForwardedFor : ClientAddressSources.Peer;
         options.ClientAddressSource = options.ClientAddressSource.Trim().ToLowerInvariant();
         if (!ClientAddressSources.All.Contains(options.ClientAddressSource))
-            throw new InvalidOperationException($"Protection:ClientAddressSource is '{options.ClientAddressSource}'; use one of {string.Join(", ", ClientAddressSources.All)}.");
+            throw new InvalidOperationException(
+                $"Protection:ClientAddressSource is '{options.ClientAddressSource}'; use one of {string.Join(", ", ClientAddressSources.All)}.");
         if (options.TrustedProxies is < 1 or > 10)
             throw new InvalidOperationException("Protection:TrustedProxies must be 1 to 10.");
         if (options.ReconcileInterval < TimeSpan.Zero || options.ReconcileInterval > TimeSpan.FromMinutes(1))
@@ -157,7 +160,8 @@ public sealed class ProtectionOptions
 
     /// <summary><c>PackageDownload</c> → <c>package-download</c>.</summary>
     public static string Slug(RateLimitedOperation operation) =>
-        string.Concat(operation.ToString().Select((c, i) => char.IsUpper(c) && i > 0 ? "-" + char.ToLowerInvariant(c) : char.ToLowerInvariant(c).ToString()));
+        string.Concat(operation.ToString()
+            .Select((c, i) => char.IsUpper(c) && i > 0 ? "-" + char.ToLowerInvariant(c) : char.ToLowerInvariant(c).ToString()));
 
     private static ProtectionOptions LocalDefaults() => new()
     {

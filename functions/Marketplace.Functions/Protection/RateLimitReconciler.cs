@@ -99,10 +99,18 @@ public sealed class RateLimitReconciler(
                 {
                     new() { Value = written.Select(w => w.Limiter.Policy).ToArray() },
                     new() { Value = written.Select(w => w.Partition).ToArray() },
-                    new() { Value = written.Select(w => w.Start.UtcDateTime).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz },
+                    new()
+                    {
+                        Value = written.Select(w => w.Start.UtcDateTime).ToArray(),
+                        NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz,
+                    },
                     new() { Value = written.Select(w => w.Used).ToArray() },
                     new() { Value = _instance },
-                    new() { Value = written.Select(w => (w.Start + w.Limiter.Window).UtcDateTime).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz },
+                    new()
+                    {
+                        Value = written.Select(w => (w.Start + w.Limiter.Window).UtcDateTime).ToArray(),
+                        NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz,
+                    },
                 },
             });
         }
@@ -111,7 +119,8 @@ public sealed class RateLimitReconciler(
             batch.BatchCommands.Add(new NpgsqlBatchCommand(
                 $"""
                  select u.policy, u.partition, u.window_start, sum(u.used)::int
-                 from {table} u join unnest($1::text[], $2::text[], $3::timestamptz[]) h(p, k, s) on u.policy = h.p and u.partition = h.k and u.window_start = h.s
+                 from {table} u join unnest($1::text[], $2::text[], $3::timestamptz[]) h(p, k, s)
+                   on u.policy = h.p and u.partition = h.k and u.window_start = h.s
                  where u.instance <> $4
                  group by u.policy, u.partition, u.window_start
                  """)

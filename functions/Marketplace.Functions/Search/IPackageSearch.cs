@@ -11,7 +11,8 @@ public interface IPackageSearch
 {
     Task<SearchResult> SearchAsync(SearchQuery query, CancellationToken ct);
 
-    /// <summary>Up to <see cref="SuggestQuery.Size"/> visible packages whose name starts with the prefix: the exact name first, then the most downloaded.</summary>
+    /// <summary>Up to <see cref="SuggestQuery.Size"/> visible packages whose name starts with the prefix: the exact name first, then the
+    /// most downloaded.</summary>
     Task<SuggestResult> SuggestAsync(SuggestQuery query, CancellationToken ct);
 
     /// <summary>

@@ -54,7 +54,8 @@ public static class SearchEndpoint
         return TypedResults.Ok(result);
     }
 
-    public static async Task<Results<Ok<SuggestResult>, ProblemHttpResult>> Suggest(string? q, HttpContext http, IPackageSearch search, CancellationToken ct)
+    public static async Task<Results<Ok<SuggestResult>, ProblemHttpResult>> Suggest(
+        string? q, HttpContext http, IPackageSearch search, CancellationToken ct)
     {
         var query = SuggestQuery.Create(q);
         if (!query.TryGet(out var searchQuery, out var error)) return error.ToProblem();

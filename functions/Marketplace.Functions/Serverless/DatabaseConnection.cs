@@ -25,8 +25,10 @@ public static class DatabaseConnection
     /// <summary>Fails at registration, not at first use, when neither source is configured.</summary>
     public static void EnsureConfigured(IConfiguration configuration)
     {
-        if (string.IsNullOrWhiteSpace(configuration.GetConnectionString(ConnectionStringKey)) && string.IsNullOrWhiteSpace(configuration[SecretArnKey]))
-            throw new InvalidOperationException($"ConnectionStrings:{ConnectionStringKey} is not set (nor {SecretArnKey}, an AWS Secrets Manager secret holding it).");
+        if (string.IsNullOrWhiteSpace(configuration.GetConnectionString(ConnectionStringKey))
+            && string.IsNullOrWhiteSpace(configuration[SecretArnKey]))
+            throw new InvalidOperationException(
+                $"ConnectionStrings:{ConnectionStringKey} is not set (nor {SecretArnKey}, an AWS Secrets Manager secret holding it).");
     }
 
     public static string Resolve(IConfiguration configuration)
@@ -46,7 +48,8 @@ public static class DatabaseConnection
             return secret;
         using var json = JsonDocument.Parse(trimmed);
         var root = json.RootElement;
-        string? Text(string name) => root.TryGetProperty(name, out var v) ? v.ValueKind == JsonValueKind.Number ? v.GetRawText() : v.GetString() : null;
+        string? Text(string name) =>
+            root.TryGetProperty(name, out var v) ? v.ValueKind == JsonValueKind.Number ? v.GetRawText() : v.GetString() : null;
         var builder = new NpgsqlConnectionStringBuilder(options ?? "")
         {
             Host = Text("host") ?? throw new InvalidOperationException("The database secret has no host."),

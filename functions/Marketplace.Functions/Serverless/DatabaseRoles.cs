@@ -18,7 +18,8 @@ public static partial class DatabaseRoles
     public const string AppRoleKey = "Database:AppRole";
 
     /// <summary>Tables the application role may read and append to, never change or empty.</summary>
-    public static readonly IReadOnlyList<string> HistoryTables = ["mt_events", "mkt_tlog_leaves", "mkt_tlog_nodes", Transparency.TransparencyLogProjection.EntriesTable];
+    public static readonly IReadOnlyList<string> HistoryTables =
+        ["mt_events", "mkt_tlog_leaves", "mkt_tlog_nodes", Transparency.TransparencyLogProjection.EntriesTable];
 
     /// <summary>For an operator command, <c>ConnectionStrings:MarketplaceOwner</c> (when set) replaces the functions' connection.</summary>
     public static void UseOwnerConnectionForOperatorCommands(this ConfigurationManager configuration, string[] args)
@@ -28,13 +29,16 @@ public static partial class DatabaseRoles
             configuration["ConnectionStrings:" + DatabaseConnection.ConnectionStringKey] = owner;
     }
 
-    /// <summary>Grants <paramref name="role"/> the application's privileges on <paramref name="schema"/> (idempotent; run after every migration).</summary>
+    /// <summary>Grants <paramref name="role"/> the application's privileges on <paramref name="schema"/> (idempotent; run after every
+    /// migration).</summary>
     public static async Task GrantAsync(NpgsqlConnection connection, string schema, string role, CancellationToken ct)
     {
-        if (!Identifier().IsMatch(role)) throw new InvalidOperationException($"{AppRoleKey} must be a plain role name (letters, digits, _): '{role}'.");
+        if (!Identifier().IsMatch(role))
+            throw new InvalidOperationException($"{AppRoleKey} must be a plain role name (letters, digits, _): '{role}'.");
         if (!Identifier().IsMatch(schema)) throw new InvalidOperationException($"The schema name must be a plain identifier: '{schema}'.");
         var history = new List<string>();
-        await using (var existing = new NpgsqlCommand("select table_name::text from information_schema.tables where table_schema = $1 and table_name = any($2)", connection)
+        await using (var existing = new NpgsqlCommand(
+            "select table_name::text from information_schema.tables where table_schema = $1 and table_name = any($2)", connection)
         {
             Parameters = { new() { Value = schema }, new() { Value = HistoryTables.ToArray() } },
         })

@@ -83,7 +83,8 @@ public static class ProjectionCatchUp
     }
 
     public static async Task<Results<Ok<CatchUpSummary>, ProblemHttpResult>> CatchUp(
-        HttpRequest request, IDocumentStore store, ProjectionOptions options, Infrastructure.StoreSettings settings, StatementReceiptPruning pruning, Webhooks.Delivering.WebhookDispatcher webhooks, ILoggerFactory logs, CancellationToken ct)
+        HttpRequest request, IDocumentStore store, ProjectionOptions options, Infrastructure.StoreSettings settings,
+        StatementReceiptPruning pruning, Webhooks.Delivering.WebhookDispatcher webhooks, ILoggerFactory logs, CancellationToken ct)
     {
         if (Refusal(options, settings) is { } refusal) return refusal.ToProblem();
         var trigger = await TriggerOf(request, ct);
@@ -101,7 +102,8 @@ public static class ProjectionCatchUp
     {
         var store = services.GetRequiredService<Infrastructure.StoreSettings>();
         if (store.DaemonInProcess)
-            throw new InvalidOperationException($"This instance runs the async daemon in-process (Marten:Daemon={store.Daemon}); a catch-up beside it would be a second daemon.");
+            throw new InvalidOperationException(
+                $"This instance runs the async daemon in-process (Marten:Daemon={store.Daemon}); a catch-up beside it would be a second daemon.");
         var options = services.GetRequiredService<ProjectionOptions>();
         var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(ProjectionCatchUp));
         var summary = await RunAsync(services.GetRequiredService<IDocumentStore>(), options, trigger, logger, ct);
@@ -113,13 +115,15 @@ public static class ProjectionCatchUp
     private static DomainError? Refusal(ProjectionOptions options, Infrastructure.StoreSettings settings)
     {
         if (settings.DaemonInProcess)
-            return DomainError.Conflict($"This instance runs the async daemon in-process (Marten:Daemon={settings.Daemon}); a catch-up beside it would be a second daemon.");
+            return DomainError.Conflict(
+                $"This instance runs the async daemon in-process (Marten:Daemon={settings.Daemon}); a catch-up beside it would be a second daemon.");
         if (!options.CatchUpEndpoint)
             return DomainError.NotFound("No such route on this instance.");
         return null;
     }
 
-    public static async Task<CatchUpSummary> RunAsync(IDocumentStore store, ProjectionOptions options, string trigger, ILogger logger, CancellationToken ct)
+    public static async Task<CatchUpSummary> RunAsync(
+        IDocumentStore store, ProjectionOptions options, string trigger, ILogger logger, CancellationToken ct)
     {
         var clock = Stopwatch.StartNew();
         var before = await ProgressAsync(store, ct);
@@ -138,7 +142,8 @@ public static class ProjectionCatchUp
         var cutShort = deadline.IsCancellationRequested;
         var highWater = daemon.HighWaterMark();
         var after = await ProgressAsync(store, ct);
-        var summary = new CatchUpSummary(!cutShort && after.All(s => s.Sequence >= highWater), highWater, Math.Round(clock.Elapsed.TotalMilliseconds, 1), trigger, before, after);
+        var summary = new CatchUpSummary(!cutShort && after.All(s => s.Sequence >= highWater), highWater,
+            Math.Round(clock.Elapsed.TotalMilliseconds, 1), trigger, before, after);
         logger.LogInformation("Projections caught up: {CaughtUp} to high-water mark {HighWaterMark} in {ElapsedMs} ms ({Trigger}): {Shards}",
             summary.CaughtUp, highWater, summary.ElapsedMs, trigger, string.Join(", ", after.Select(s => $"{s.Shard}={s.Sequence}")));
         return summary;

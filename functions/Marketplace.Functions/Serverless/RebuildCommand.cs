@@ -31,7 +31,8 @@ public static class RebuildCommand
         var clock = Stopwatch.StartNew();
         var events = await RebuildAsync(store, names.Count > 0 ? names : known, app.Lifetime.ApplicationStopping,
             (name, ms) => logger.LogInformation("Rebuilt {Projection} in {ElapsedMs} ms", name, ms));
-        logger.LogInformation("projections-rebuild: {Count} projection(s) over {Events} events in {ElapsedMs} ms", names.Count > 0 ? names.Count : known.Count, events, clock.ElapsedMilliseconds);
+        logger.LogInformation("projections-rebuild: {Count} projection(s) over {Events} events in {ElapsedMs} ms",
+            names.Count > 0 ? names.Count : known.Count, events, clock.ElapsedMilliseconds);
         return 0;
     }
 
@@ -39,7 +40,8 @@ public static class RebuildCommand
         ((StoreOptions)store.Options).Projections.All.Where(p => p.Lifecycle == ProjectionLifecycle.Async).Select(p => p.Name).Distinct().ToList();
 
     /// <summary>Rebuilds the named projections one after the other; returns the number of events in the store.</summary>
-    public static async Task<long> RebuildAsync(IDocumentStore store, IReadOnlyList<string> names, CancellationToken ct, Action<string, long>? rebuilt = null)
+    public static async Task<long> RebuildAsync(
+        IDocumentStore store, IReadOnlyList<string> names, CancellationToken ct, Action<string, long>? rebuilt = null)
     {
         using var daemon = await store.BuildProjectionDaemonAsync();
         foreach (var name in names)

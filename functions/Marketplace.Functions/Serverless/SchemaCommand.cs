@@ -32,7 +32,8 @@ public static class SchemaCommand
             logger.LogError(e, "db-apply failed for schema {Schema}", store.Options.DatabaseSchemaName);
             return 1;
         }
-        logger.LogInformation("db-apply: schema {Schema} is up to date ({ElapsedMs} ms)", store.Options.DatabaseSchemaName, clock.ElapsedMilliseconds);
+        logger.LogInformation("db-apply: schema {Schema} is up to date ({ElapsedMs} ms)",
+            store.Options.DatabaseSchemaName, clock.ElapsedMilliseconds);
         return 0;
     }
 

@@ -1,6 +1,7 @@
 namespace Marketplace.Functions.Serverless;
 
-/// <summary>What the same app needs to run as a Lambda (behind the Web Adapter) or inside the Azure Functions worker (functions/Marketplace.Functions.Azure).</summary>
+/// <summary>What the same app needs to run as a Lambda (behind the Web Adapter) or inside the Azure Functions worker
+/// (functions/Marketplace.Functions.Azure).</summary>
 public static class ServerlessHosting
 {
     public static IServiceCollection AddServerless(this IServiceCollection services, IConfiguration configuration)

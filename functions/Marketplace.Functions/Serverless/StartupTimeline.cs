@@ -47,7 +47,8 @@ public static class StartupTimeline
     }
 
     private static void Log(ILogger logger, Milestone m) =>
-        logger.LogInformation("Startup milestone {Milestone} at {AtMs} ms: {JitMethods} methods JIT-compiled in {JitMs} ms, {Assemblies} assemblies loaded",
+        logger.LogInformation(
+            "Startup milestone {Milestone} at {AtMs} ms: {JitMethods} methods JIT-compiled in {JitMs} ms, {Assemblies} assemblies loaded",
             m.Name, m.AtMs, m.JitMethods, m.JitMs, m.Assemblies);
 
     private static DateTime ReadProcessStart()

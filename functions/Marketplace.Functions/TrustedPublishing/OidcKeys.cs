@@ -33,7 +33,9 @@ public sealed class OidcKeys(IHttpClientFactory clients, TrustedPublishingOption
     }
 
     private static List<JsonElement> Matching(KeySet set, string? kid) =>
-        set.Keys.Where(k => kid is null || (k.TryGetProperty("kid", out var id) && id.ValueKind == JsonValueKind.String && id.GetString() == kid)).ToList();
+        set.Keys
+            .Where(k => kid is null || (k.TryGetProperty("kid", out var id) && id.ValueKind == JsonValueKind.String && id.GetString() == kid))
+            .ToList();
 
     private async Task<KeySet> KeysAsync(string issuer, TimeSpan refreshIfOlderThan, CancellationToken ct)
     {

@@ -10,7 +10,8 @@ public static class TrustedPublishingServices
     {
         services.AddSingleton(TrustedPublishingOptions.From(configuration));
         services.AddHttpClient(OidcKeys.HttpClientName, c => c.Timeout = TimeSpan.FromSeconds(10))
-            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false, PooledConnectionLifetime = TimeSpan.FromMinutes(5) });
+            .ConfigurePrimaryHttpMessageHandler(() =>
+                new SocketsHttpHandler { AllowAutoRedirect = false, PooledConnectionLifetime = TimeSpan.FromMinutes(5) });
         services.AddSingleton<OidcKeys>();
         return services;
     }

@@ -19,7 +19,11 @@ public static class DocsPage
         {
             w.Add($"""
                 <h1>HTTP API <span class="version">{document.Info?.Version}</span></h1>
-                <p>Everything the web pages show comes from this API. Errors are <code>application/problem+json</code> with a stable <code>code</code>.
+                <p>Everything the web pages show comes from this API. Errors are <code>application/problem+json</code>
+                """);
+            // One line of HTML in two calls, so its source lines stay short.
+            w.Add($"""
+                 with a stable <code>code</code>.
                 The machine-readable document is <a href="/openapi/v1.json">/openapi/v1.json</a>.</p>
                 <nav aria-label="Endpoints" class="toc"><ul>
                 """);
@@ -31,12 +35,16 @@ public static class DocsPage
             w.Add($"</ul></nav>");
             foreach (var (path, method, operation) in operations)
             {
-                w.Add($"""<section class="operation" id="{Anchor(method, path)}" aria-labelledby="{Anchor(method, path)}-title"><h2 id="{Anchor(method, path)}-title"><span class="method">{method}</span> <code>{path}</code></h2><p>{operation.Summary}</p>""");
+                w.Add($"""<section class="operation" id="{Anchor(method, path)}" aria-labelledby="{Anchor(method, path)}-title">""" +
+                    $"""<h2 id="{Anchor(method, path)}-title"><span class="method">{method}</span> <code>{path}</code></h2>""" +
+                    $"""<p>{operation.Summary}</p>""");
                 if (operation.Parameters is { Count: > 0 } parameters)
                 {
-                    w.Add($"""<div class="table-scroll"><table><thead><tr><th scope="col">Parameter</th><th scope="col">In</th><th scope="col">Type</th><th scope="col">Required</th></tr></thead><tbody>""");
+                    w.Add($"""<div class="table-scroll"><table><thead><tr><th scope="col">Parameter</th><th scope="col">In</th>""" +
+                        $"""<th scope="col">Type</th><th scope="col">Required</th></tr></thead><tbody>""");
                     foreach (var p in parameters)
-                        w.Add($"<tr><td><code>{p.Name}</code></td><td>{p.In?.ToString().ToLowerInvariant()}</td><td>{p.Schema?.Type?.ToString().ToLowerInvariant()}</td><td>{(p.Required ? "yes" : "no")}</td></tr>");
+                        w.Add($"<tr><td><code>{p.Name}</code></td><td>{p.In?.ToString().ToLowerInvariant()}</td>" +
+                            $"<td>{p.Schema?.Type?.ToString().ToLowerInvariant()}</td><td>{(p.Required ? "yes" : "no")}</td></tr>");
                     w.Add($"</tbody></table></div>");
                 }
                 if (operation.RequestBody?.Content is { Count: > 0 } body)
@@ -45,7 +53,8 @@ public static class DocsPage
                 {
                     w.Add($"""<ul class="responses">""");
                     foreach (var (status, response) in responses)
-                        w.Add($"""<li><code>{status}</code> {response.Description} <span class="meta">{string.Join(", ", response.Content?.Keys ?? [])}</span></li>""");
+                        w.Add($"""<li><code>{status}</code> {response.Description} """ +
+                            $"""<span class="meta">{string.Join(", ", response.Content?.Keys ?? [])}</span></li>""");
                     w.Add($"</ul>");
                 }
                 w.Add($"</section>");

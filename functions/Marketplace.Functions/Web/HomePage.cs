@@ -12,7 +12,8 @@ public static class HomePage
 {
     private const int Listed = 8;
 
-    public static async Task<IResult> Get(IDocumentStore store, IPackageSearch search, TransparencyLog log, WebAssets assets, PageCache cache, CancellationToken ct) =>
+    public static async Task<IResult> Get(
+        IDocumentStore store, IPackageSearch search, TransparencyLog log, WebAssets assets, PageCache cache, CancellationToken ct) =>
         await cache.GetOrRender("/", async () =>
         {
             await using var session = store.QuerySession();
@@ -32,7 +33,11 @@ public static class HomePage
                     <p>Every version here is signed by its owner and recorded in a public, append-only transparency log.</p>
                     <form class="search big" role="search" action="/search" method="get">
                     <label for="home-q">Search packages</label>
-                    <div class="row"><input id="home-q" type="search" name="q" placeholder="name, keyword or description" autocomplete="off" list="home-q-suggestions" maxlength="256">
+                    <div class="row"><input id="home-q" type="search" name="q" placeholder="name, keyword or description" autocomplete="off"
+                    """);
+                // One line of HTML in two calls, so its source lines stay short.
+                w.Add($"""
+                     list="home-q-suggestions" maxlength="256">
                     <datalist id="home-q-suggestions"></datalist>
                     <button type="submit">Search</button></div>
                     </form>
@@ -73,7 +78,8 @@ public static class HomePage
         {
             w.Add($"""<ul class="cards">""");
             foreach (var h in hits)
-                w.Add($"""<li><a href="/packages/{Html.Segment(h.Name)}">{h.Name}</a> <span class="version">{h.Version}</span><p>{h.Description}</p><p class="meta">{Html.Count(h.Downloads)} downloads</p></li>""");
+                w.Add($"""<li><a href="/packages/{Html.Segment(h.Name)}">{h.Name}</a> <span class="version">{h.Version}</span>""" +
+                    $"""<p>{h.Description}</p><p class="meta">{Html.Count(h.Downloads)} downloads</p></li>""");
             w.Add($"""</ul><p><a href="{more}">More</a></p>""");
         }
         w.Add($"</section>");

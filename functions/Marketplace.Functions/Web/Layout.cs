@@ -23,7 +23,11 @@ public static class Layout
             <a class="brand" href="/">Marketplace</a>
             <form class="search" role="search" action="/search" method="get">
             <label class="visually-hidden" for="site-q">Search packages</label>
-            <input id="site-q" type="search" name="q" value="{query}" placeholder="Search packages" autocomplete="off" list="site-q-suggestions" maxlength="256">
+            <input id="site-q" type="search" name="q" value="{query}" placeholder="Search packages" autocomplete="off"
+            """);
+        // One line of HTML in two calls, so its source lines stay short.
+        w.Add($"""
+             list="site-q-suggestions" maxlength="256">
             <datalist id="site-q-suggestions"></datalist>
             <button type="submit">Search</button>
             </form>
@@ -34,7 +38,10 @@ public static class Layout
         main(w);
         w.Add($"""
             </main>
-            <footer class="wrap"><p>Every version is signed by its owner and logged in an append-only <a href="/log">transparency log</a>. <a href="/docs">HTTP API</a> · <a href="/.well-known/marketplace">registry facts</a></p></footer>
+            <footer class="wrap"><p>Every version is signed by its owner and logged in an append-only <a href="/log">transparency log</a>.
+            """);
+        w.Add($"""
+             <a href="/docs">HTTP API</a> · <a href="/.well-known/marketplace">registry facts</a></p></footer>
             </body></html>
             """);
         return HtmlPage.From(w.ToString(), status);

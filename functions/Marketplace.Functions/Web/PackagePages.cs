@@ -21,18 +21,18 @@ public static class PackagePages
         IReadOnlyList<DailyDownloads> Daily, Trust Trust, Raw Readme);
 
     public static Task<IResult> GetPackage(string name, HttpContext http, IDocumentStore store, ReadModels models, DownloadCounts counts,
-        TransparencyLog log, Registry.RegistryKey registry, ReadmeRenderer readme, IMemoryCache memory, WebAssets assets, PageCache cache, TimeProvider time,
-        CancellationToken ct) =>
+        TransparencyLog log, Registry.RegistryKey registry, ReadmeRenderer readme, IMemoryCache memory, WebAssets assets, PageCache cache,
+        TimeProvider time, CancellationToken ct) =>
         Render(name, null, store, models, counts, log, registry, readme, memory, assets, cache, time, ct);
 
-    public static Task<IResult> GetVersion(string name, string version, HttpContext http, IDocumentStore store, ReadModels models, DownloadCounts counts,
-        TransparencyLog log, Registry.RegistryKey registry, ReadmeRenderer readme, IMemoryCache memory, WebAssets assets, PageCache cache, TimeProvider time,
-        CancellationToken ct) =>
+    public static Task<IResult> GetVersion(string name, string version, HttpContext http, IDocumentStore store, ReadModels models,
+        DownloadCounts counts, TransparencyLog log, Registry.RegistryKey registry, ReadmeRenderer readme, IMemoryCache memory, WebAssets assets,
+        PageCache cache, TimeProvider time, CancellationToken ct) =>
         Render(name, version, store, models, counts, log, registry, readme, memory, assets, cache, time, ct);
 
     private static async Task<IResult> Render(string name, string? version, IDocumentStore store, ReadModels models, DownloadCounts counts,
-        TransparencyLog log, Registry.RegistryKey registry, ReadmeRenderer readme, IMemoryCache memory, WebAssets assets, PageCache cache, TimeProvider time,
-        CancellationToken ct)
+        TransparencyLog log, Registry.RegistryKey registry, ReadmeRenderer readme, IMemoryCache memory, WebAssets assets, PageCache cache,
+        TimeProvider time, CancellationToken ct)
     {
         if (!PackageName.Normalize(name).TryGet(out var normalized, out _))
             return Layout.NotFound(assets, "That is not a valid package name.");
@@ -67,7 +67,8 @@ public static class PackagePages
         // The independent reads run at once, each on its own session: a page waits for the slowest, not the sum.
         var today = DateOnly.FromDateTime(time.GetUtcNow().UtcDateTime);
         var yanked = package.Versions.Any(x => x.Yanked)
-            ? Read(store, s => s.Query<VersionDocument>().Where(x => x.Name == name && x.Yanked).Select(x => new YankReason(x.Version, x.YankedReason)).ToListAsync(ct), ct)
+            ? Read(store, s => s.Query<VersionDocument>().Where(x => x.Name == name && x.Yanked)
+                .Select(x => new YankReason(x.Version, x.YankedReason)).ToListAsync(ct), ct)
             : Task.FromResult<IReadOnlyList<YankReason>>([]);
         var dependentsRead = Read(store, s => DependentsQuery.OfAsync(s, name, ct), ct);
         var dailyRead = Read(store, s => counts.DailyAsync(s, name, today.AddDays(1 - DownloadChart.Days), ct), ct);
@@ -108,10 +109,14 @@ public static class PackagePages
                 <div class="package-head">
                 <h1>{p.DisplayName} <span class="version">{v.Version}</span></h1>
                 """);
-            if (v.Yanked) w.Add($"""<p class="yanked" role="note"><strong>Yanked</strong>: {v.YankedReason ?? "no reason given"}. It still downloads by exact version but is never resolved.</p>""");
-            if (versionPage && latest is not null && latest != v.Version) w.Add($"""<p class="note">The latest version is <a href="/packages/{seg}/{Html.Segment(latest)}">{latest}</a>.</p>""");
+            if (v.Yanked)
+                w.Add($"""<p class="yanked" role="note"><strong>Yanked</strong>: {v.YankedReason ?? "no reason given"}. """ +
+                    $"""It still downloads by exact version but is never resolved.</p>""");
+            if (versionPage && latest is not null && latest != v.Version)
+                w.Add($"""<p class="note">The latest version is <a href="/packages/{seg}/{Html.Segment(latest)}">{latest}</a>.</p>""");
             w.Add($"""<p class="description">{m.Description ?? "No description."}</p>""");
-            w.Add($"""<nav class="tabs" aria-label="Package"><a href="/packages/{seg}">Overview</a> <a href="/packages/{seg}/history">History</a> <a href="/v1/packages/{seg}">JSON</a></nav></div>""");
+            w.Add($"""<nav class="tabs" aria-label="Package"><a href="/packages/{seg}">Overview</a> """ +
+                $"""<a href="/packages/{seg}/history">History</a> <a href="/v1/packages/{seg}">JSON</a></nav></div>""");
             w.Add($"""<div class="package-layout"><div class="package-main">""");
 
             // README
@@ -121,17 +126,24 @@ public static class PackagePages
             w.Add($"</section>");
 
             // Versions
-            w.Add($"""<section aria-labelledby="versions-title"><h2 id="versions-title">Versions <span class="count">{p.Versions.Count}</span></h2><div class="table-scroll"><table class="versions"><thead><tr><th scope="col">Version</th><th scope="col">Published</th><th scope="col">Signer</th><th scope="col">Size</th></tr></thead><tbody>""");
+            w.Add($"""<section aria-labelledby="versions-title">""" +
+                $"""<h2 id="versions-title">Versions <span class="count">{p.Versions.Count}</span></h2>""" +
+                $"""<div class="table-scroll"><table class="versions"><thead><tr>""" +
+                $"""<th scope="col">Version</th><th scope="col">Published</th><th scope="col">Signer</th><th scope="col">Size</th>""" +
+                $"""</tr></thead><tbody>""");
             foreach (var e in Enumerable.Reverse(p.Versions))
             {
                 var key = SemanticVersion.Parse(e.Version).Value!.Key;
-                w.Add($"""<tr{(e.Yanked ? new Raw(" class=\"is-yanked\"") : Raw.Empty)}><td><a href="/packages/{seg}/{Html.Segment(key)}">{e.Version}</a>""");
+                w.Add($"""<tr{(e.Yanked ? new Raw(" class=\"is-yanked\"") : Raw.Empty)}>""" +
+                    $"""<td><a href="/packages/{seg}/{Html.Segment(key)}">{e.Version}</a>""");
                 if (e.Yanked)
                 {
                     var reason = d.YankReasons.TryGetValue(e.Version, out var r) ? r : null;
                     w.Add($"""<span class="badge">yanked</span><span class="reason">{reason ?? "no reason given"}</span>""");
                 }
-                w.Add($"""</td><td><time datetime="{Html.Iso(e.PublishedAt)}">{Html.Date(e.PublishedAt)}</time></td><td><a class="key" href="/keys/{Html.Segment(e.KeyId)}">{Abbreviated(e.KeyId)}</a></td><td>{Html.Bytes(e.Size)}</td></tr>""");
+                w.Add($"""</td><td><time datetime="{Html.Iso(e.PublishedAt)}">{Html.Date(e.PublishedAt)}</time></td>""" +
+                    $"""<td><a class="key" href="/keys/{Html.Segment(e.KeyId)}">{Abbreviated(e.KeyId)}</a></td>""" +
+                    $"""<td>{Html.Bytes(e.Size)}</td></tr>""");
             }
             w.Add($"</tbody></table></div></section>");
 
@@ -151,13 +163,15 @@ public static class PackagePages
                 w.Add($"</ul>");
             }
             w.Add($"</section>");
-            w.Add($"""<section aria-labelledby="dependents-title"><h2 id="dependents-title">Dependents <span class="count">{d.Dependents.Count}{(d.Dependents.Count >= DependentsQuery.MaxDependents ? "+" : "")}</span></h2>""");
+            w.Add($"""<section aria-labelledby="dependents-title"><h2 id="dependents-title">Dependents """ +
+                $"""<span class="count">{d.Dependents.Count}{(d.Dependents.Count >= DependentsQuery.MaxDependents ? "+" : "")}</span></h2>""");
             if (d.Dependents.Count == 0) w.Add($"<p>No package's latest version depends on {p.DisplayName} yet.</p>");
             else
             {
                 w.Add($"""<ul class="deps dependents">""");
                 foreach (var dep in d.Dependents)
-                    w.Add($"""<li><a href="/packages/{Html.Segment(dep.Name)}">{dep.DisplayName}</a> <span class="version">{dep.Latest}</span></li>""");
+                    w.Add($"""<li><a href="/packages/{Html.Segment(dep.Name)}">{dep.DisplayName}</a> """ +
+                        $"""<span class="version">{dep.Latest}</span></li>""");
                 w.Add($"</ul>");
             }
             w.Add($"</section>");
@@ -180,16 +194,21 @@ public static class PackagePages
 
             // Install
             var install = $"mkt install {p.Id}@^{latest ?? v.Version}";
-            w.Add($"""<section aria-labelledby="install-title"><h2 id="install-title">Install</h2><div class="install"><code id="install-command">{install}</code><button type="button" class="copy" data-copy="install-command" hidden>Copy</button></div></section>""");
+            w.Add($"""<section aria-labelledby="install-title"><h2 id="install-title">Install</h2>""" +
+                $"""<div class="install"><code id="install-command">{install}</code>""" +
+                $"""<button type="button" class="copy" data-copy="install-command" hidden>Copy</button></div></section>""");
 
             // Trust
             Trust.Panel(w, d.Trust, v);
 
             // Metadata
             w.Add($"""<section aria-labelledby="meta-title"><h2 id="meta-title">Metadata</h2><dl class="facts">""");
-            if (m.License is { } license) w.Add($"""<div><dt>License</dt><dd><a href="/search?license={Uri.EscapeDataString(license)}">{license}</a></dd></div>""");
-            if (Html.IsSafeLink(m.Repository)) w.Add($"""<div><dt>Repository</dt><dd><a href="{m.Repository}" rel="nofollow noopener">{m.Repository}</a></dd></div>""");
-            if (Html.IsSafeLink(m.Homepage)) w.Add($"""<div><dt>Homepage</dt><dd><a href="{m.Homepage}" rel="nofollow noopener">{m.Homepage}</a></dd></div>""");
+            if (m.License is { } license)
+                w.Add($"""<div><dt>License</dt><dd><a href="/search?license={Uri.EscapeDataString(license)}">{license}</a></dd></div>""");
+            if (Html.IsSafeLink(m.Repository))
+                w.Add($"""<div><dt>Repository</dt><dd><a href="{m.Repository}" rel="nofollow noopener">{m.Repository}</a></dd></div>""");
+            if (Html.IsSafeLink(m.Homepage))
+                w.Add($"""<div><dt>Homepage</dt><dd><a href="{m.Homepage}" rel="nofollow noopener">{m.Homepage}</a></dd></div>""");
             if (m.Authors is { Count: > 0 } authors)
             {
                 w.Add($"<div><dt>Authors</dt><dd><ul>");
@@ -211,17 +230,23 @@ public static class PackagePages
             w.Add($"""<div><dt>Downloads</dt><dd>{Html.Count(d.Downloads)} in all</dd></div></dl></section>""");
 
             // Downloads chart
-            w.Add($"""<section aria-labelledby="chart-heading"><h2 id="chart-heading">Downloads, last {DownloadChart.Days} days</h2>{DownloadChart.Render(d.Daily, today)}</section>""");
+            w.Add($"""<section aria-labelledby="chart-heading"><h2 id="chart-heading">Downloads, last {DownloadChart.Days} days</h2>""" +
+                $"""{DownloadChart.Render(d.Daily, today)}</section>""");
 
             // Owners
             w.Add($"""<section aria-labelledby="owners-title"><h2 id="owners-title">Owners</h2><ul class="owners">""");
             foreach (var o in p.Owners)
-                w.Add($"""<li><a class="key" href="/keys/{Html.Segment(o.KeyId)}">{o.KeyId}</a> <span class="meta">since {Html.Date(o.AddedAt)}</span></li>""");
+                w.Add($"""<li><a class="key" href="/keys/{Html.Segment(o.KeyId)}">{o.KeyId}</a> """ +
+                    $"""<span class="meta">since {Html.Date(o.AddedAt)}</span></li>""");
             w.Add($"</ul></section></aside></div>");
         }, description: m.Description);
     }
 
-    private static readonly JsonSerializerOptions EnvelopeJson = new(JsonSerializerDefaults.Web) { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }; // HTML-encoded where written
+    // HTML-encoded where written
+    private static readonly JsonSerializerOptions EnvelopeJson = new(JsonSerializerDefaults.Web)
+    {
+        WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
 
     /// <summary>A key id short enough for a table cell; the full id is the link target and the key page.</summary>
     public static string Abbreviated(string keyId) => keyId.Length > 24 ? keyId[..24] + "…" : keyId;

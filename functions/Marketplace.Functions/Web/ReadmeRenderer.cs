@@ -11,7 +11,8 @@ namespace Marketplace.Functions.Web;
 /// classes), then an allow-list sanitizer. What survives: text structure, tables, code, links (http, https,
 /// mailto and relative; <c>rel="nofollow noopener"</c>) and images from https only (<c>loading="lazy"</c>). No
 /// script, style, iframe, form, event handler attribute or <c>style</c> attribute; <c>javascript:</c> and
-/// <c>data:</c> URLs are dropped. Headings move down two levels (the page owns h1 and h2). The sanitizer is thread-safe once configured; one instance serves every request.
+/// <c>data:</c> URLs are dropped. Headings move down two levels (the page owns h1 and h2). The sanitizer is thread-safe once configured;
+/// one instance serves every request.
 /// </summary>
 public sealed class ReadmeRenderer
 {
@@ -46,7 +47,8 @@ public sealed class ReadmeRenderer
         _sanitizer.KeepChildNodes = true;
         _sanitizer.RemovingTag += (_, e) =>
         {
-            if (e.Tag.NodeName is "SCRIPT" or "STYLE" or "TEMPLATE" or "NOSCRIPT" or "TEXTAREA" or "IFRAME" or "OBJECT" or "SVG" or "MATH" or "svg" or "math" or "TITLE" or "XMP" or "NOEMBED" or "NOFRAMES")
+            if (e.Tag.NodeName is "SCRIPT" or "STYLE" or "TEMPLATE" or "NOSCRIPT" or "TEXTAREA" or "IFRAME" or "OBJECT"
+                or "SVG" or "MATH" or "svg" or "math" or "TITLE" or "XMP" or "NOEMBED" or "NOFRAMES")
                 e.Tag.TextContent = "";
         };
         _sanitizer.FilterUrl += (_, e) =>
@@ -62,7 +64,8 @@ public sealed class ReadmeRenderer
             if (element.GetAttribute("class") is { } classes)
             {
                 // Only the code highlighting classes Markdig writes; page classes must not be borrowed.
-                var kept = classes.Split(' ', StringSplitOptions.RemoveEmptyEntries).Where(c => c.StartsWith("language-", StringComparison.Ordinal)).ToList();
+                var kept = classes.Split(' ', StringSplitOptions.RemoveEmptyEntries)
+                    .Where(c => c.StartsWith("language-", StringComparison.Ordinal)).ToList();
                 if (kept.Count == 0) element.RemoveAttribute("class");
                 else element.SetAttribute("class", string.Join(' ', kept));
             }

@@ -26,7 +26,9 @@ public static class SearchPage
     {
         var f = new Filters(q, category, keyword, author, license, sort is "relevance" or "" ? null : sort);
         var number = 1;
-        if (page is not null && (!int.TryParse(page, NumberStyles.None, CultureInfo.InvariantCulture, out number) || number < 1 || (number - 1) * PageSize > SearchQuery.MaxOffset))
+        if (page is not null
+            && (!int.TryParse(page, NumberStyles.None, CultureInfo.InvariantCulture, out number) || number < 1
+                || (number - 1) * PageSize > SearchQuery.MaxOffset))
             return Layout.Problem(assets, 400, "Bad search", $"page is a whole number from 1 to {SearchQuery.MaxOffset / PageSize + 1}.");
         var query = SearchQuery.Create(q, category, keyword, author, license, null, sort is "" ? null : sort,
             PageSize.ToString(CultureInfo.InvariantCulture), ((number - 1) * PageSize).ToString(CultureInfo.InvariantCulture));
@@ -53,7 +55,8 @@ public static class SearchPage
                 ("author", author, f.Url(author: null)), ("license", license, f.Url(license: null)),
             })
             {
-                if (value is not null) w.Add($""" · {label} <strong>{value}</strong> <a class="clear" href="{clear}" aria-label="Remove the {label} filter">×</a>""");
+                if (value is not null)
+                    w.Add($""" · {label} <strong>{value}</strong> <a class="clear" href="{clear}" aria-label="Remove the {label} filter">×</a>""");
             }
             w.Add($"""</p><nav class="sort" aria-label="Sort"><span>Sort by</span> """);
             foreach (var (value, label) in new[] { ((string?)null, "relevance"), ("downloads", "downloads"), ("recent", "recently updated") })
@@ -64,7 +67,9 @@ public static class SearchPage
             w.Add($"""</nav><div class="results-layout"><div class="results">""");
             if (result.Hits.Count == 0)
             {
-                w.Add($"""<div class="empty"><h2>No packages match</h2><p>Try fewer or shorter words, check the spelling, or remove a filter.</p><p><a href="/search">Browse every package</a></p></div>""");
+                w.Add($"""<div class="empty"><h2>No packages match</h2>""" +
+                    $"""<p>Try fewer or shorter words, check the spelling, or remove a filter.</p>""" +
+                    $"""<p><a href="/search">Browse every package</a></p></div>""");
             }
             else
             {
@@ -85,8 +90,11 @@ public static class SearchPage
     private static void Hit(HtmlWriter w, SearchHit hit)
     {
         var name = hit.Highlights.FirstOrDefault(h => h.Field == "name") is { } n ? Snippets.Render(n.Snippet) : new Raw(Html.Encode(hit.Name));
-        var description = hit.Highlights.FirstOrDefault(h => h.Field == "description") is { } d ? Snippets.Render(d.Snippet) : new Raw(Html.Encode(hit.Description));
-        w.Add($"""<li><h2><a href="/packages/{Html.Segment(hit.Name)}">{name}</a> <span class="version">{hit.Version}</span></h2><p>{description}</p>""");
+        var description = hit.Highlights.FirstOrDefault(h => h.Field == "description") is { } d
+            ? Snippets.Render(d.Snippet)
+            : new Raw(Html.Encode(hit.Description));
+        w.Add($"""<li><h2><a href="/packages/{Html.Segment(hit.Name)}">{name}</a> <span class="version">{hit.Version}</span></h2>""" +
+            $"""<p>{description}</p>""");
         var others = hit.Highlights.Where(h => h.Field is not ("name" or "description")).ToList();
         foreach (var h in others) w.Add($"""<p class="meta">{h.Field}: {Snippets.Render(h.Snippet)}</p>""");
         w.Add($"""<p class="meta">{Html.Count(hit.Downloads)} downloads""");

@@ -63,22 +63,27 @@ public sealed record Trust(IReadOnlyList<TrustRow> Rows)
 
         var leaf = await logLeaf;
         rows.Add(new TrustRow("In the transparency log", leaf is not null, new Raw(leaf is { } l
-            ? $"""Log index <strong>{l.Index}</strong> (event {l.Sequence}): <a href="/v1/log/proof/inclusion?index={l.Index}">inclusion proof</a> · <a href="/v1/log/checkpoint">checkpoint</a>"""
+            ? $"""Log index <strong>{l.Index}</strong> (event {l.Sequence}): """ +
+              $"""<a href="/v1/log/proof/inclusion?index={l.Index}">inclusion proof</a> · <a href="/v1/log/checkpoint">checkpoint</a>"""
             : "Not in the log yet: the log catches up within moments of a publish.")));
         return new Trust(rows);
     }
 
     private static TrustRow SignerWasOwner(VersionDocument v, bool wasOwner) =>
         new("Signer was an owner at publish", wasOwner, new Raw(wasOwner
-            ? $"""<a class="key" href="/keys/{Html.Encode(Html.Segment(v.KeyId))}">{Html.Encode(v.KeyId)}</a> owned {Html.Encode(v.Name)} when this version was published (<a href="/packages/{Html.Encode(Html.Segment(v.Name))}/history">history</a>)."""
-            : $"""Key {Html.Encode(v.KeyId)} was not among the owners before this publish in the <a href="/packages/{Html.Encode(Html.Segment(v.Name))}/history">history</a>."""));
+            ? $"""<a class="key" href="/keys/{Html.Encode(Html.Segment(v.KeyId))}">{Html.Encode(v.KeyId)}</a> owned {Html.Encode(v.Name)} """ +
+              $"""when this version was published (<a href="/packages/{Html.Encode(Html.Segment(v.Name))}/history">history</a>)."""
+            : $"""Key {Html.Encode(v.KeyId)} was not among the owners before this publish in the """ +
+              $"""<a href="/packages/{Html.Encode(Html.Segment(v.Name))}/history">history</a>."""));
 
     /// <summary>The certificate under the registry key, for this package and signing key; and the owner statement that named its publisher.</summary>
     private static IEnumerable<TrustRow> Certified(VersionDocument v, Registry.RegistryKey registry,
         Dictionary<TrustedPublisher, (long Sequence, string AddedBy)> publishers)
     {
         var history = $"/packages/{Html.Encode(Html.Segment(v.Name))}/history";
-        var verified = registry.Present ? PublisherCertificate.Verify(v.Certificate, registry.Public, v.PublishedAt) : DomainError.InvalidCertificate("this server holds no registry key to check it with.");
+        var verified = registry.Present
+            ? PublisherCertificate.Verify(v.Certificate, registry.Public, v.PublishedAt)
+            : DomainError.InvalidCertificate("this server holds no registry key to check it with.");
         if (!verified.TryGet(out var c, out var error))
         {
             yield return new TrustRow("Published through trusted publishing", false, new Raw(Html.Encode(error.Detail)));
@@ -89,13 +94,16 @@ public sealed record Trust(IReadOnlyList<TrustRow> Rows)
             ? $"""A certificate signed by the registry key binds <code>{Html.Encode(v.KeyId)}</code> to {Html.Encode(v.Name)} for this run: """ +
               $"""<span class="provenance">{Html.Encode(c.Repository)} · workflow <code>{Html.Encode(c.Workflow)}</code>""" +
               $"""{(c.Ref is null ? "" : " · ref " + Html.Encode(c.Ref))}{(c.Sha is null ? "" : " · commit " + Html.Encode(c.Sha))}""" +
-              $"""{(c.RunId is null ? "" : " · run " + Html.Encode(c.RunId))}{(c.Environment is null ? "" : " · environment " + Html.Encode(c.Environment))}""" +
+              $"""{(c.RunId is null ? "" : " · run " + Html.Encode(c.RunId))}""" +
+              $"""{(c.Environment is null ? "" : " · environment " + Html.Encode(c.Environment))}""" +
               $""" · issuer {Html.Encode(c.Issuer)}</span>"""
             : "The certificate verifies but names another package or key."));
         var named = publishers.TryGetValue(c.Publisher, out var statement);
         yield return new TrustRow("Publisher named by an owner before publish", named, new Raw(named
-            ? $"""Owner <a class="key" href="/keys/{Html.Encode(Html.Segment(statement.AddedBy))}">{Html.Encode(statement.AddedBy)}</a> named this trusted publisher in event {statement.Sequence} (<a href="{history}">history</a>)."""
-            : $"""No owner had named {Html.Encode(c.Repository)} / {Html.Encode(c.Workflow)} as a trusted publisher before this publish (<a href="{history}">history</a>)."""));
+            ? $"""Owner <a class="key" href="/keys/{Html.Encode(Html.Segment(statement.AddedBy))}">{Html.Encode(statement.AddedBy)}</a> """ +
+              $"""named this trusted publisher in event {statement.Sequence} (<a href="{history}">history</a>)."""
+            : $"""No owner had named {Html.Encode(c.Repository)} / {Html.Encode(c.Workflow)} as a trusted publisher before this publish """ +
+              $"""(<a href="{history}">history</a>)."""));
     }
 
     private static TrustRow Signature(VersionDocument v)
@@ -107,17 +115,22 @@ public sealed record Trust(IReadOnlyList<TrustRow> Rows)
         var matches = PackageName.Normalize(s.Name).Value == v.Name && s.Version == v.Version && s.Sha256 == v.Sha256 && s.Size == v.Size
             && checkedStatement.Signer.KeyId == v.KeyId;
         return matches
-            ? new TrustRow("Signature verified", true, new Raw($"Ed25519 over the DSSE envelope by <code>{Html.Encode(v.KeyId)}</code>, for this name, version, SHA-256 and size."))
+            ? new TrustRow("Signature verified", true,
+                new Raw($"Ed25519 over the DSSE envelope by <code>{Html.Encode(v.KeyId)}</code>, for this name, version, SHA-256 and size."))
             : new TrustRow("Signature verified", false, new Raw("The envelope verifies but signs a different name, version, digest or size."));
     }
 
     public static void Panel(HtmlWriter w, Trust trust, VersionDocument v)
     {
-        w.Add($"""<section aria-labelledby="trust-title" class="trust {(trust.AllHold ? "ok" : "bad")}"><h2 id="trust-title">Verification</h2><ul>""");
+        w.Add($"""<section aria-labelledby="trust-title" class="trust {(trust.AllHold ? "ok" : "bad")}">""" +
+            $"""<h2 id="trust-title">Verification</h2><ul>""");
         foreach (var row in trust.Rows)
         {
-            w.Add($"""<li class="{(row.Holds ? "ok" : "bad")}"><span class="mark" aria-hidden="true">{(row.Holds ? "✓" : "✗")}</span> <strong>{row.Check}</strong><span class="visually-hidden">{(row.Holds ? ": yes" : ": no")}</span><br><span class="evidence">{row.Evidence}</span></li>""");
+            w.Add($"""<li class="{(row.Holds ? "ok" : "bad")}"><span class="mark" aria-hidden="true">{(row.Holds ? "✓" : "✗")}</span> """ +
+                $"""<strong>{row.Check}</strong><span class="visually-hidden">{(row.Holds ? ": yes" : ": no")}</span>""" +
+                $"""<br><span class="evidence">{row.Evidence}</span></li>""");
         }
-        w.Add($"""</ul><p class="meta">Checked by this server for {v.Version}; <code>mkt install</code> checks the same before it installs.</p></section>""");
+        w.Add($"""</ul><p class="meta">Checked by this server for {v.Version}; """ +
+            $"""<code>mkt install</code> checks the same before it installs.</p></section>""");
     }
 }

@@ -87,7 +87,8 @@ public sealed class PageCache(IMemoryCache cache, ReadOptions options)
             return hit;
         var page = await render();
         if (options.CacheFor > TimeSpan.Zero && page.Status == StatusCodes.Status200OK)
-            cache.Set("page:" + key, page, new MemoryCacheEntryOptions { AbsoluteExpirationRelativeToNow = options.CacheFor, Size = page.Body.Length });
+            cache.Set("page:" + key, page,
+                new MemoryCacheEntryOptions { AbsoluteExpirationRelativeToNow = options.CacheFor, Size = page.Body.Length });
         return page;
     }
 }

@@ -11,7 +11,8 @@ namespace Marketplace.Functions.Webhooks;
 public sealed record QueuedDelivery(Guid SubscriptionId, Guid EventId, long Sequence, string EventType, byte[] Body, int Tries,
     DateTimeOffset? NextAttemptAt, int Revision, string OrderKey, DateTimeOffset CreatedAt);
 
-/// <summary>A (subscription, package) chain leased to one dispatcher until <see cref="LeasedUntil"/>, with its first undone deliveries in log order.</summary>
+/// <summary>A (subscription, package) chain leased to one dispatcher until <see cref="LeasedUntil"/>, with its first undone deliveries in
+/// log order.</summary>
 public sealed record ChainClaim(Guid SubscriptionId, string OrderKey, DateTimeOffset LeasedUntil, IReadOnlyList<QueuedDelivery> Deliveries);
 
 /// <summary>An attempt's result to write back: the policy's decision and the attempt for the log.</summary>
@@ -25,7 +26,8 @@ public sealed record DeliveryResult(QueuedDelivery Delivery, DeliveryDecision De
 public sealed class WebhookDeliveries(IDocumentStore store)
 {
     private const string Open = $"state in ('{DeliveryStates.Pending}', '{DeliveryStates.Failed}')";
-    private const string Requeue = $"state = '{DeliveryStates.Pending}', tries = 0, next_attempt_at = ?, completed_at = null, revision = revision + 1";
+    private const string Requeue =
+        $"state = '{DeliveryStates.Pending}', tries = 0, next_attempt_at = ?, completed_at = null, revision = revision + 1";
 
     private readonly string _table = WebhookDeliveryTable.In(store.Options.DatabaseSchemaName);
     private readonly string _leases = WebhookDeliveryTable.LeasesIn(store.Options.DatabaseSchemaName);
@@ -58,16 +60,19 @@ public sealed class WebhookDeliveries(IDocumentStore store)
     }
 
     public async Task<bool> ExistsAsync(IQuerySession session, Guid subscriptionId, Guid eventId, CancellationToken ct) =>
-        (await session.AdvancedSql.QueryAsync<long>($"select count(*) from {_table} where subscription_id = ? and event_id = ?", ct, subscriptionId, eventId))[0] > 0;
+        (await session.AdvancedSql.QueryAsync<long>(
+            $"select count(*) from {_table} where subscription_id = ? and event_id = ?", ct, subscriptionId, eventId))[0] > 0;
 
     /// <summary>Log positions of a subscription's deliveries from <paramref name="from"/>, at most <paramref name="limit"/>.</summary>
-    public async Task<IReadOnlyList<long>> SequencesFromAsync(IQuerySession session, Guid subscriptionId, long from, int limit, CancellationToken ct) =>
+    public async Task<IReadOnlyList<long>> SequencesFromAsync(
+        IQuerySession session, Guid subscriptionId, long from, int limit, CancellationToken ct) =>
         await session.AdvancedSql.QueryAsync<long>(
             $"select sequence from {_table} where subscription_id = ? and sequence >= ? order by sequence limit ?", ct, subscriptionId, from, limit);
 
     /// <summary>Re-queues one delivery as pending with a fresh attempt budget, in the session's transaction.</summary>
     public void QueueRedeliver(IDocumentSession session, Guid subscriptionId, Guid eventId, DateTimeOffset now) =>
-        session.QueueSqlCommand($"update {_table} set {Requeue} where subscription_id = ? and event_id = ?", now.ToUniversalTime(), subscriptionId, eventId);
+        session.QueueSqlCommand($"update {_table} set {Requeue} where subscription_id = ? and event_id = ?",
+            now.ToUniversalTime(), subscriptionId, eventId);
 
     /// <summary>Re-queues the deliveries between two log positions (inclusive), in the session's transaction.</summary>
     public void QueueRedeliver(IDocumentSession session, Guid subscriptionId, long from, long through, DateTimeOffset now) =>
@@ -75,8 +80,9 @@ public sealed class WebhookDeliveries(IDocumentStore store)
             now.ToUniversalTime(), subscriptionId, from, through);
 
     /// <summary>A page of the delivery log in log order.</summary>
-    public async Task<List<(Guid Id, string Type, long Sequence, string? Package, string State, List<DeliveryAttempt> Attempts, DateTimeOffset? NextAttemptAt,
-        DateTimeOffset CreatedAt, DateTimeOffset? CompletedAt)>> LogAsync(Guid subscriptionId, long after, int take, CancellationToken ct)
+    public async Task<List<(Guid Id, string Type, long Sequence, string? Package, string State, List<DeliveryAttempt> Attempts,
+        DateTimeOffset? NextAttemptAt, DateTimeOffset CreatedAt, DateTimeOffset? CompletedAt)>> LogAsync(
+        Guid subscriptionId, long after, int take, CancellationToken ct)
     {
         await using var connection = store.Storage.Database.CreateConnection();
         await connection.OpenAsync(ct);
@@ -108,8 +114,8 @@ public sealed class WebhookDeliveries(IDocumentStore store)
     /// are inserted in key order, so two dispatchers claiming overlapping chains wait on each other instead of
     /// deadlocking (40P01: each had locked one key the other wanted next).
     /// </summary>
-    public async Task<IReadOnlyList<ChainClaim>> ClaimAsync(Guid holder, DateTimeOffset now, TimeSpan lease, int chains, int perChain, Guid[] disabled,
-        CancellationToken ct)
+    public async Task<IReadOnlyList<ChainClaim>> ClaimAsync(
+        Guid holder, DateTimeOffset now, TimeSpan lease, int chains, int perChain, Guid[] disabled, CancellationToken ct)
     {
         var until = (now + lease).ToUniversalTime();
         await using var connection = store.Storage.Database.CreateConnection();
@@ -123,7 +129,8 @@ public sealed class WebhookDeliveries(IDocumentStore store)
                  order by subscription_id, order_key, sequence
                ) h
                where next_attempt_at <= $2
-                 and not exists (select 1 from {_leases} l where l.subscription_id = h.subscription_id and l.order_key = h.order_key and l.leased_until > $2)
+                 and not exists (select 1 from {_leases} l
+                                 where l.subscription_id = h.subscription_id and l.order_key = h.order_key and l.leased_until > $2)
                order by next_attempt_at
                limit $3
              ), claimed as (
@@ -158,11 +165,14 @@ public sealed class WebhookDeliveries(IDocumentStore store)
         {
             while (await reader.ReadAsync(ct))
             {
-                rows.Add(new QueuedDelivery(reader.GetGuid(0), reader.GetGuid(1), reader.GetInt64(2), reader.GetString(3), (byte[])reader[4], reader.GetInt32(5),
-                    reader.IsDBNull(6) ? null : reader.GetFieldValue<DateTimeOffset>(6), reader.GetInt32(7), reader.GetString(8), reader.GetFieldValue<DateTimeOffset>(9)));
+                rows.Add(new QueuedDelivery(
+                    reader.GetGuid(0), reader.GetGuid(1), reader.GetInt64(2), reader.GetString(3), (byte[])reader[4], reader.GetInt32(5),
+                    reader.IsDBNull(6) ? null : reader.GetFieldValue<DateTimeOffset>(6), reader.GetInt32(7), reader.GetString(8),
+                    reader.GetFieldValue<DateTimeOffset>(9)));
             }
         }
-        return [.. rows.GroupBy(r => (r.SubscriptionId, r.OrderKey)).Select(g => new ChainClaim(g.Key.SubscriptionId, g.Key.OrderKey, until, [.. g]))];
+        return [.. rows.GroupBy(r => (r.SubscriptionId, r.OrderKey))
+            .Select(g => new ChainClaim(g.Key.SubscriptionId, g.Key.OrderKey, until, [.. g]))];
     }
 
     /// <summary>
@@ -219,7 +229,8 @@ public sealed class WebhookDeliveries(IDocumentStore store)
                from {_table} where {Open} and not (subscription_id = any($1))
                order by subscription_id, order_key, sequence
              ) h
-             where not exists (select 1 from {_leases} l where l.subscription_id = h.subscription_id and l.order_key = h.order_key and l.leased_until > $2)
+             where not exists (select 1 from {_leases} l
+                               where l.subscription_id = h.subscription_id and l.order_key = h.order_key and l.leased_until > $2)
              """, connection)
         {
             Parameters = { new() { Value = disabled }, new() { Value = now.ToUniversalTime(), NpgsqlDbType = NpgsqlDbType.TimestampTz } },

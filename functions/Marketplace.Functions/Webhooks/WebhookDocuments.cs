@@ -118,13 +118,16 @@ public static class WebhookKeySlots
     public static async Task<int?> FreeSlotAsync(Marten.IQuerySession session, string keyId, int max, CancellationToken ct)
     {
         var free = await session.AdvancedSql.QueryAsync<int>(
-            $"select s from generate_series(0, ? - 1) s where not exists (select 1 from {In(session.DocumentStore.Options.DatabaseSchemaName)} k where k.key_id = ? and k.slot = s) order by s limit 1",
+            $"select s from generate_series(0, ? - 1) s where not exists " +
+            $"(select 1 from {In(session.DocumentStore.Options.DatabaseSchemaName)} k where k.key_id = ? and k.slot = s) order by s limit 1",
             ct, max, keyId);
         return free.Count == 0 ? null : free[0];
     }
 
     public static void QueueTake(Marten.IDocumentSession session, string keyId, int slot, Guid subscriptionId) =>
-        session.QueueSqlCommand($"insert into {In(session.DocumentStore.Options.DatabaseSchemaName)} (key_id, slot, subscription_id) values (?, ?, ?)", keyId, slot, subscriptionId);
+        session.QueueSqlCommand(
+            $"insert into {In(session.DocumentStore.Options.DatabaseSchemaName)} (key_id, slot, subscription_id) values (?, ?, ?)",
+            keyId, slot, subscriptionId);
 
     public static void QueueFree(Marten.IDocumentSession session, Guid subscriptionId) =>
         session.QueueSqlCommand($"delete from {In(session.DocumentStore.Options.DatabaseSchemaName)} where subscription_id = ?", subscriptionId);

@@ -68,7 +68,8 @@ public sealed class WebhookOptions
     public TimeSpan DispatchDeadline { get; set; } = TimeSpan.FromSeconds(50);
 
     public RetrySchedule Schedule() =>
-        new(Marketplace.Webhooks.RetrySchedule.ParseDelays(RetrySchedule) ?? Marketplace.Webhooks.RetrySchedule.StandardDelays, Jitter, MaxRetryAfter);
+        new(Marketplace.Webhooks.RetrySchedule.ParseDelays(RetrySchedule) ?? Marketplace.Webhooks.RetrySchedule.StandardDelays,
+            Jitter, MaxRetryAfter);
 }
 
 public sealed class WebhookOptionsValidation : IValidateOptions<WebhookOptions>
@@ -88,7 +89,8 @@ public sealed class WebhookOptionsValidation : IValidateOptions<WebhookOptions>
         if (o.MaxRedeliver < 1) errors.Add("Webhooks:MaxRedeliver must be at least 1.");
         if (o.PollInterval <= TimeSpan.Zero) errors.Add("Webhooks:PollInterval must be positive.");
         if (o.ChainLease < o.Timeout + o.Timeout) errors.Add("Webhooks:ChainLease must be at least twice Webhooks:Timeout.");
-        if (o.Concurrency < 1 || o.ChainsPerPass < 1 || o.DeliveriesPerChain < 1) errors.Add("Webhooks:Concurrency, ChainsPerPass and DeliveriesPerChain must be at least 1.");
+        if (o.Concurrency < 1 || o.ChainsPerPass < 1 || o.DeliveriesPerChain < 1)
+            errors.Add("Webhooks:Concurrency, ChainsPerPass and DeliveriesPerChain must be at least 1.");
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 }

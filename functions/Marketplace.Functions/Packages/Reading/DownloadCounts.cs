@@ -20,7 +20,8 @@ public sealed class DownloadCounts(IDocumentStore store)
     {
         var rows = versionKey is null
             ? await session.QueryAsync<long>($"select coalesce(sum(count), 0)::bigint from {_table} where name = ?", ct, name)
-            : await session.QueryAsync<long>($"select coalesce(sum(count), 0)::bigint from {_table} where name = ? and version = ?", ct, name, versionKey);
+            : await session.QueryAsync<long>(
+                $"select coalesce(sum(count), 0)::bigint from {_table} where name = ? and version = ?", ct, name, versionKey);
         return rows.Count > 0 ? rows[0] : 0;
     }
 

@@ -60,15 +60,16 @@ public static class ReadEndpoints
     }
 
     public static async Task<Results<JsonBytes, StatusCodeHttpResult, ProblemHttpResult>> GetVersion(
-        string name, string version, HttpContext http, IDocumentStore store, ReadModels models, IMemoryCache cache, ReadOptions options, CancellationToken ct)
+        string name, string version, HttpContext http, IDocumentStore store, ReadModels models, IMemoryCache cache, ReadOptions options,
+        CancellationToken ct)
     {
         if (!PackageName.Normalize(name).TryGet(out var normalized, out var nameError)) return nameError.ToProblem();
         if (!SemanticVersion.Parse(version).TryGet(out var semver, out var versionError)) return versionError.ToProblem();
         var id = VersionDocument.IdOf(normalized, semver.Key);
         var json = await Cached(cache, options, ReadCacheInvalidation.VersionKey(id), async () =>
             await models.VersionAsync(store, normalized, semver.Key, ct) is var (d, downloads, searchVisible)
-                ? new VersionResponse(d.Name, d.Version, d.Manifest, d.Sha256, d.Size, d.Yanked, d.YankedReason, downloads, d.PublishedAt, d.KeyId, d.PublicKey, d.Envelope, searchVisible,
-                    d.Provenance, d.Certificate)
+                ? new VersionResponse(d.Name, d.Version, d.Manifest, d.Sha256, d.Size, d.Yanked, d.YankedReason, downloads, d.PublishedAt,
+                    d.KeyId, d.PublicKey, d.Envelope, searchVisible, d.Provenance, d.Certificate)
                 : null,
             // Not yet in search: the answer changes when the index catches up, which evicts nothing; do not keep it.
             keep: v => v.SearchVisible);
@@ -77,7 +78,8 @@ public static class ReadEndpoints
             : Answer(http, json, options);
     }
 
-    private static async Task<CachedJson?> Cached<T>(IMemoryCache cache, ReadOptions options, string key, Func<Task<T?>> load, Func<T, bool>? keep = null) where T : class
+    private static async Task<CachedJson?> Cached<T>(
+        IMemoryCache cache, ReadOptions options, string key, Func<Task<T?>> load, Func<T, bool>? keep = null) where T : class
     {
         if (options.CacheFor > TimeSpan.Zero && cache.TryGetValue(key, out CachedJson? hit))
             return hit;

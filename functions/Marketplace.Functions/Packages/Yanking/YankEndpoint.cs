@@ -15,7 +15,8 @@ public static class YankEndpoint
     {
         app.MapPost("/v1/packages/{name}/{version}/yank", Yank)
             .WithName("YankVersion")
-            .WithSummary("Yanks or unyanks a version (the signed statement's action); yanked versions leave 'latest' but still download by exact version.")
+            .WithSummary("Yanks or unyanks a version (the signed statement's action); " +
+                "yanked versions leave 'latest' but still download by exact version.")
             .Accepts<SignedRequest>("application/json")
             .WithProblems(400, 403, 404, 409, 413, 415, 429)
             .RateLimited(RateLimitedOperation.Yank);

@@ -62,9 +62,11 @@ public sealed class PostgresSearch(IDocumentStore store) : IPackageSearch
         await using var session = store.QuerySession();
         // The prefix holds only a-z, 0-9 and '-' (SuggestQuery): no LIKE wildcard can reach the pattern.
         var rows = await session.QueryAsync<string>(
-            $"select coalesce(json_agg(json_build_object('name', t.name, 'version', t.version, 'description', t.description) order by t.at), '[]')::text from " +
+            $"select coalesce(json_agg(json_build_object('name', t.name, 'version', t.version, 'description', t.description) " +
+            $"order by t.at), '[]')::text from " +
             $"(select s.name, s.version, s.description, row_number() over (order by s.name = ? desc, d.downloads desc, s.name) as at " +
-            $"from {_table} s join {_downloads} d on d.name = s.name where s.visible and s.name like ? order by s.name = ? desc, d.downloads desc, s.name limit {SuggestQuery.Size}) t",
+            $"from {_table} s join {_downloads} d on d.name = s.name where s.visible and s.name like ? " +
+            $"order by s.name = ? desc, d.downloads desc, s.name limit {SuggestQuery.Size}) t",
             ct, query.Prefix, query.Prefix + "%", query.Prefix);
         var suggested = JsonSerializer.Deserialize<Suggested[]>(rows[0], BoundedJson.Options)!;
         return new SuggestResult(suggested.Select(s => new Suggestion(s.Name, s.Version, s.Description)).ToList());
@@ -90,7 +92,8 @@ public sealed class PostgresSearch(IDocumentStore store) : IPackageSearch
         var name = string.Join('-', query.Words);
         var score = query.IsEmpty
             ? "ln(1 + d.downloads)"
-            : $"(2 * ts_rank('{{0.1, 0.3, 0.6, 1.0}}', s.document, to_tsquery('english', {P(tsquery)}), 32) + case when s.name = {P(name)} then 20 when s.name like {P(name + "%")} then 0.3 else 0 end"
+            : $"(2 * ts_rank('{{0.1, 0.3, 0.6, 1.0}}', s.document, to_tsquery('english', {P(tsquery)}), 32)"
+              + $" + case when s.name = {P(name)} then 20 when s.name like {P(name + "%")} then 0.3 else 0 end"
               + $" + 0.5 * similarity(s.name, {P(name)})) * (1 + ln(1 + d.downloads) / 4)";
         // The three ways to match, each answered by its own index (GIN on the tsvector, trigram GIN on the name),
         // united by name: one OR of the three lets the planner choose a sequential scan that computes a trigram
@@ -101,7 +104,8 @@ public sealed class PostgresSearch(IDocumentStore store) : IPackageSearch
               $"union select name from {_table} where name like {P(name + "%")} " +
               // Typo tolerance when the words themselves find less than a page (as Typesense's
               // typo_tokens_threshold): a common word does not pay for a trigram pass over similar names.
-              $"union select name from {_table} where name % {P(name)} and (select count(*) from (select 1 from {_table} where document @@ to_tsquery('english', {P(tsquery)}) limit {TypoThreshold}) t) < {TypoThreshold}" +
+              $"union select name from {_table} where name % {P(name)} and (select count(*) from " +
+              $"(select 1 from {_table} where document @@ to_tsquery('english', {P(tsquery)}) limit {TypoThreshold}) t) < {TypoThreshold}" +
               $") m join {_table} s on s.name = m.name join {_downloads} d on d.name = s.name";
         var where = new StringBuilder("s.visible");
         if (query.Category is { } category) where.Append($" and s.categories @> array[{P(category)}]::text[]");
@@ -118,7 +122,8 @@ public sealed class PostgresSearch(IDocumentStore store) : IPackageSearch
         var page = $"limit {P(query.Limit)} offset {P(query.Offset)}";
         var highlight = query.IsEmpty
             ? "null"
-            : $"case when s.description is not null then ts_headline('english', s.description, to_tsquery('english', {P(tsquery)}), 'StartSel=<mark>, StopSel=</mark>, MaxWords=30, MinWords=10, MaxFragments=2') end";
+            : $"case when s.description is not null then ts_headline('english', s.description, to_tsquery('english', {P(tsquery)}), " +
+              "'StartSel=<mark>, StopSel=</mark>, MaxWords=30, MinWords=10, MaxFragments=2') end";
         var facets = SearchQuery.FacetValues;
         var sql = $"""
             with matched as materialized (
@@ -154,20 +159,24 @@ public sealed class PostgresSearch(IDocumentStore store) : IPackageSearch
                 'hits', coalesce((select json_agg(json_build_object(
                         'name', s.name, 'version', s.version, 'description', s.description, 'keywords', s.keywords,
                         'categories', s.categories, 'authors', s.authors, 'downloads', s.downloads, 'score', ln(1 + s.downloads))
-                    order by s.at) from (select s.*, d.downloads, row_number() over (order by {order}) as at from {_table} s join {_downloads} d on d.name = s.name
+                    order by s.at) from (select s.*, d.downloads, row_number() over (order by {order}) as at
+                        from {_table} s join {_downloads} d on d.name = s.name
                         where s.visible order by {order} limit ? offset ?) s), '[]'),
-                'category', {Counted("category")}, 'keyword', {Counted("keyword")}, 'author', {Counted("author")}, 'license', {Counted("license")})::text
+                'category', {Counted("category")}, 'keyword', {Counted("keyword")},
+                'author', {Counted("author")}, 'license', {Counted("license")})::text
             """;
         return (sql, [query.Limit, query.Offset]);
     }
 
     private string Counted(string facet) =>
         $"coalesce((select json_agg(json_build_object('value', f.value, 'count', f.count) order by f.count desc, f.value) from " +
-        $"(select value, count from {_facets} where facet = '{facet}' and count > 0 order by count desc, value limit {SearchQuery.FacetValues}) f), '[]')";
+        $"(select value, count from {_facets} where facet = '{facet}' and count > 0 " +
+        $"order by count desc, value limit {SearchQuery.FacetValues}) f), '[]')";
 
     private static string Facet(string values, int top) =>
         $"coalesce((select json_agg(json_build_object('value', v, 'count', c) order by c desc, v) from " +
-        $"(select v, count(*) as c from (select {values} as v from matched m) x where v is not null group by v order by c desc, v limit {top}) f), '[]')";
+        $"(select v, count(*) as c from (select {values} as v from matched m) x " +
+        $"where v is not null group by v order by c desc, v limit {top}) f), '[]')";
 
     private static List<SearchHighlight> Highlights(SearchQuery query, Row hit)
     {
@@ -175,7 +184,8 @@ public sealed class PostgresSearch(IDocumentStore store) : IPackageSearch
         if (query.IsEmpty) return highlights;
         if (Mark(hit.Name, query.Words) is { } name) highlights.Add(new SearchHighlight("name", name));
         // ts_headline marks the description's words but does not escape its text.
-        if (hit.DescriptionHighlight is { } d && d.Contains("<mark>", StringComparison.Ordinal)) highlights.Add(new SearchHighlight("description", HighlightHtml.Escape(d)));
+        if (hit.DescriptionHighlight is { } d && d.Contains("<mark>", StringComparison.Ordinal))
+            highlights.Add(new SearchHighlight("description", HighlightHtml.Escape(d)));
         foreach (var keyword in hit.Keywords)
             if (Mark(keyword, query.Words) is { } k) highlights.Add(new SearchHighlight("keywords", k));
         foreach (var author in hit.Authors)

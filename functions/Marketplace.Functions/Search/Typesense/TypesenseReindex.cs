@@ -24,7 +24,9 @@ public static class TypesenseReindex
         try
         {
             var summary = await collections.ReindexAsync(app.Services.GetRequiredService<IDocumentStore>(), app.Lifetime.ApplicationStopping);
-            logger.LogInformation("search-reindex: alias {Alias} now points at {Collection} ({Documents} packages, {Resynced} re-applied, previous {Previous} dropped) in {ElapsedMs} ms",
+            logger.LogInformation(
+                "search-reindex: alias {Alias} now points at {Collection} " +
+                "({Documents} packages, {Resynced} re-applied, previous {Previous} dropped) in {ElapsedMs} ms",
                 summary.Alias, summary.Collection, summary.Documents, summary.Resynced, summary.Previous ?? "none", summary.ElapsedMs);
             return 0;
         }

@@ -69,7 +69,8 @@ public static class ExchangeEndpoint
         if (candidates.Count == 0)
             return DomainError.InvalidToken($"{issuer.Issuer} has no key '{token.KeyId}'.").ToProblem();
         if (!candidates.Any(token.Verify))
-            return DomainError.InvalidToken($"the token's {token.Algorithm} signature does not verify under the keys of {issuer.Issuer}.").ToProblem();
+            return DomainError.InvalidToken(
+                $"the token's {token.Algorithm} signature does not verify under the keys of {issuer.Issuer}.").ToProblem();
         var now = time.GetUtcNow();
         var audience = issuer.Audience ?? urls.Base(http).GetLeftPart(UriPartial.Authority);
         if (token.CheckClaims(issuer.Issuer, audience, now) is { } claimsError) return claimsError.ToProblem();
@@ -102,7 +103,8 @@ public static class ExchangeEndpoint
                 await session.SaveChangesAsync(ct);
                 return TypedResults.Created((string?)null, new ExchangeResponse(envelope));
             }
-            catch (Exception e) when (e is ConcurrencyException or ExistingStreamIdCollisionException or Marten.Exceptions.ExistingStreamIdCollisionException && attempt < MaxAttempts)
+            catch (Exception e) when (e is ConcurrencyException or ExistingStreamIdCollisionException
+                                          or Marten.Exceptions.ExistingStreamIdCollisionException && attempt < MaxAttempts)
             {
                 // Another writer moved the package stream on; decide again.
             }

@@ -29,7 +29,8 @@ public static class TrustedPublishersEndpoints
         return app;
     }
 
-    public static async Task<Results<Ok<TrustedPublishersResponse>, ProblemHttpResult>> List(string name, PackageCommands commands, CancellationToken ct)
+    public static async Task<Results<Ok<TrustedPublishersResponse>, ProblemHttpResult>> List(
+        string name, PackageCommands commands, CancellationToken ct)
     {
         if (!PackageName.Normalize(name).TryGet(out var normalized, out var nameError)) return nameError.ToProblem();
         var state = await commands.LoadAsync(normalized, ct);

@@ -42,7 +42,8 @@ public sealed class WebhookConnector(IWebhookDns dns, WebhookOptions options)
             {
                 var kind = AddressClassifier.Classify(address);
                 if (kind != AddressKind.Public)
-                    throw new WebhookAddressRefusedException($"refused: {host} resolves to {address} ({AddressClassifier.Describe(kind)}); webhooks go to public addresses only.");
+                    throw new WebhookAddressRefusedException(
+                        $"refused: {host} resolves to {address} ({AddressClassifier.Describe(kind)}); webhooks go to public addresses only.");
             }
         }
 

@@ -11,7 +11,8 @@ public sealed record DispatchSummary(int Attempts, int Succeeded, int Failed, in
     public static readonly DispatchSummary Busy = new(0, 0, 0, 0, null, false);
 
     public DispatchSummary Add(DispatchSummary other) =>
-        new(Attempts + other.Attempts, Succeeded + other.Succeeded, Failed + other.Failed, Dead + other.Dead, other.NextDueAt, LockHeld && other.LockHeld);
+        new(Attempts + other.Attempts, Succeeded + other.Succeeded, Failed + other.Failed, Dead + other.Dead, other.NextDueAt,
+            LockHeld && other.LockHeld);
 }
 
 /// <summary>
@@ -26,7 +27,8 @@ public sealed record DispatchSummary(int Attempts, int Succeeded, int Failed, in
 /// same order, once the lease expires — at least once, never out of order.
 /// </summary>
 public sealed class WebhookDispatcher(
-    WebhookDeliveries deliveries, IDocumentStore store, WebhookSender sender, WebhookOptions options, TimeProvider time, ILogger<WebhookDispatcher> logger)
+    WebhookDeliveries deliveries, IDocumentStore store, WebhookSender sender, WebhookOptions options, TimeProvider time,
+    ILogger<WebhookDispatcher> logger)
 {
     /// <summary>Results are written at least this often while a chain is being sent (so the delivery log shows a slow chain's progress).</summary>
     private static readonly TimeSpan FlushEvery = TimeSpan.FromSeconds(1);
@@ -61,7 +63,8 @@ public sealed class WebhookDispatcher(
     public Task<DispatchSummary> DrainAsync(CancellationToken ct) => DrainAsync(options.DispatchDeadline, ct);
 
     /// <summary>Sends until cancelled, woken by <paramref name="wake"/> (the outbox after each commit) or the next due retry.</summary>
-    public Task<DispatchSummary> RunAsync(WebhookDispatchSignal wake, CancellationToken ct) => RunAsync(wake, untilIdle: false, Timeout.InfiniteTimeSpan, ct);
+    public Task<DispatchSummary> RunAsync(WebhookDispatchSignal wake, CancellationToken ct) =>
+        RunAsync(wake, untilIdle: false, Timeout.InfiniteTimeSpan, ct);
 
     private async Task<DispatchSummary> RunAsync(WebhookDispatchSignal wake, bool untilIdle, TimeSpan deadline, CancellationToken ct)
     {
@@ -83,7 +86,8 @@ public sealed class WebhookDispatcher(
                     {
                         var now = time.GetUtcNow();
                         var disabled = await DisabledAsync(ct);
-                        var claims = await deliveries.ClaimAsync(_holder, now, options.ChainLease, Math.Min(free, options.ChainsPerPass), options.DeliveriesPerChain, disabled, ct);
+                        var claims = await deliveries.ClaimAsync(_holder, now, options.ChainLease,
+                            Math.Min(free, options.ChainsPerPass), options.DeliveriesPerChain, disabled, ct);
                         claimed = claims.Count;
                         if (claims.Count > 0)
                         {
@@ -152,7 +156,8 @@ public sealed class WebhookDispatcher(
                 if (_gone.TryGetValue(row.SubscriptionId, out var goneAt) && goneAt >= claimedAt) break;
 
                 var outcome = await sender.SendAsync(target.Endpoint.Url, row.EventId, row.Body, target.Key, ct);
-                var decision = DeliveryPolicy.Decide(outcome.Status, outcome.RetryAfter, row.Tries, time.GetUtcNow(), _schedule, Random.Shared.NextDouble());
+                var decision = DeliveryPolicy.Decide(
+                    outcome.Status, outcome.RetryAfter, row.Tries, time.GetUtcNow(), _schedule, Random.Shared.NextDouble());
                 Interlocked.Increment(ref counts.Attempts);
                 switch (decision.State)
                 {
@@ -169,10 +174,13 @@ public sealed class WebhookDispatcher(
                 }
                 WebhookMetrics.Attempted(decision.State);
                 if (!outcome.Succeeded)
-                    logger.LogInformation("Webhook delivery {EventId} to subscription {SubscriptionId}: attempt {Tries} {Outcome} ({Error}); {State}{Next}",
-                        row.EventId, row.SubscriptionId, row.Tries + 1, outcome.Status?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "no answer", outcome.Error,
+                    logger.LogInformation(
+                        "Webhook delivery {EventId} to subscription {SubscriptionId}: attempt {Tries} {Outcome} ({Error}); {State}{Next}",
+                        row.EventId, row.SubscriptionId, row.Tries + 1,
+                        outcome.Status?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "no answer", outcome.Error,
                         decision.State, decision.NextAttemptAt is { } n ? $", next attempt at {n:O}" : "");
-                results.Add(new DeliveryResult(row, decision, new DeliveryAttempt(outcome.At.ToUniversalTime(), outcome.Status, outcome.LatencyMs, outcome.Error)));
+                results.Add(new DeliveryResult(row, decision,
+                    new DeliveryAttempt(outcome.At.ToUniversalTime(), outcome.Status, outcome.LatencyMs, outcome.Error)));
                 if (decision.DisablesSubscription)
                 {
                     _gone[row.SubscriptionId] = time.GetUtcNow();
@@ -189,7 +197,8 @@ public sealed class WebhookDispatcher(
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            logger.LogWarning(e, "Webhook chain {OrderKey} of subscription {SubscriptionId} stopped; its lease expires and it is sent again.", chain.OrderKey, chain.SubscriptionId);
+            logger.LogWarning(e, "Webhook chain {OrderKey} of subscription {SubscriptionId} stopped; its lease expires and it is sent again.",
+                chain.OrderKey, chain.SubscriptionId);
         }
         finally
         {
@@ -199,7 +208,9 @@ public sealed class WebhookDispatcher(
             }
             catch (Exception e)
             {
-                logger.LogWarning(e, "Webhook results of chain {OrderKey} of subscription {SubscriptionId} not written; they are sent again after the lease.", chain.OrderKey, chain.SubscriptionId);
+                logger.LogWarning(e,
+                    "Webhook results of chain {OrderKey} of subscription {SubscriptionId} not written; they are sent again after the lease.",
+                    chain.OrderKey, chain.SubscriptionId);
             }
             wake.Wake();
         }

@@ -85,7 +85,8 @@ public sealed class WebhookSender : IDisposable
         }
         catch (OperationCanceledException) when (!ct.IsCancellationRequested)
         {
-            return new AttemptOutcome(at, null, Math.Round(clock.Elapsed.TotalMilliseconds, 1), $"timed out after {_options.Timeout.TotalSeconds:0.###} s", null);
+            return new AttemptOutcome(at, null, Math.Round(clock.Elapsed.TotalMilliseconds, 1),
+                $"timed out after {_options.Timeout.TotalSeconds:0.###} s", null);
         }
         catch (HttpRequestException e)
         {
@@ -102,7 +103,8 @@ public sealed class WebhookSender : IDisposable
         {
             var total = 0;
             int read;
-            while (total < _options.MaxResponseBytes && (read = await stream.ReadAsync(buffer.AsMemory(0, Math.Min(buffer.Length, _options.MaxResponseBytes - total)), ct)) > 0)
+            while (total < _options.MaxResponseBytes
+                   && (read = await stream.ReadAsync(buffer.AsMemory(0, Math.Min(buffer.Length, _options.MaxResponseBytes - total)), ct)) > 0)
                 total += read;
         }
         finally

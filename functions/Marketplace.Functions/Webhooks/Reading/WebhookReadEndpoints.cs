@@ -29,10 +29,12 @@ public static class WebhookReadEndpoints
     public static IEndpointRouteBuilder MapWebhookReads(this IEndpointRouteBuilder app)
     {
         app.MapGet("/v1/webhooks/{id}", Get).WithName("GetWebhook")
-            .WithSummary("A subscription (scope, URL, event types, status); authenticated by 'Authorization: Bearer <its secret>'. The secret is never shown again.")
+            .WithSummary("A subscription (scope, URL, event types, status); authenticated by 'Authorization: Bearer <its secret>'. " +
+                "The secret is never shown again.")
             .WithProblems(401, 404);
         app.MapGet("/v1/webhooks/{id}/deliveries", Deliveries).WithName("ListWebhookDeliveries")
-            .WithSummary("The subscription's delivery log in log order (after = a log position, limit 1–100): state, attempts with status and latency, next attempt.")
+            .WithSummary("The subscription's delivery log in log order (after = a log position, limit 1–100): " +
+                "state, attempts with status and latency, next attempt.")
             .WithProblems(400, 401, 404);
         return app;
     }
@@ -59,11 +61,14 @@ public static class WebhookReadEndpoints
 
         var subscription = found.Value.State.SubscriptionId;
         var page = await log.LogAsync(subscription, from, take, ct);
-        var deliveries = page.Select(d => new DeliveryView(d.Id, d.Type, d.Sequence, d.Package, d.State, d.Attempts, d.NextAttemptAt, d.CreatedAt, d.CompletedAt)).ToList();
+        var deliveries = page
+            .Select(d => new DeliveryView(d.Id, d.Type, d.Sequence, d.Package, d.State, d.Attempts, d.NextAttemptAt, d.CreatedAt, d.CompletedAt))
+            .ToList();
         return TypedResults.Ok(new DeliveryLogView(subscription, deliveries, deliveries.Count == take ? deliveries[^1].Sequence : null));
     }
 
-    private static async Task<Outcome<(WebhookState State, WebhookEndpoint Endpoint)>> AuthenticateAsync(string id, HttpContext http, IDocumentStore store, CancellationToken ct)
+    private static async Task<Outcome<(WebhookState State, WebhookEndpoint Endpoint)>> AuthenticateAsync(
+        string id, HttpContext http, IDocumentStore store, CancellationToken ct)
     {
         http.Response.Headers.CacheControl = "no-store";
         if (!Guid.TryParseExact(id, "D", out var subscription))

@@ -34,7 +34,8 @@ public sealed class WebhookCommands(EventWrites writes, WebhookDeliveries delive
     /// took the same slot first, this one decides again with the count it now sees (creates racing for a key's slots
     /// each lose at most once per slot).
     /// </remarks>
-    public Task<Outcome<WebhookCreatedView>> CreateAsync(WebhookRequest request, OwnerKey signer, string statementId, string correlationId, CancellationToken ct) =>
+    public Task<Outcome<WebhookCreatedView>> CreateAsync(
+        WebhookRequest request, OwnerKey signer, string statementId, string correlationId, CancellationToken ct) =>
         writes.CommitAsync<WebhookCreatedView>(Receipt(statementId, signer), correlationId,
             new DecideAgain(options.MaxSubscriptionsPerKey + 2, WebhookKeySlots.IsTaken), async (session, now, token) =>
             {
@@ -44,8 +45,8 @@ public sealed class WebhookCommands(EventWrites writes, WebhookDeliveries delive
                 var slot = await WebhookKeySlots.FreeSlotAsync(session, signer.KeyId, options.MaxSubscriptionsPerKey, token);
                 var id = Guid.CreateVersion7(now);
                 var command = new WebhookDecider.Create(id, scope, request.Url!, request.EventTypes ?? [], signer.KeyId);
-                var decision = WebhookDecider.Decide(package, command, slot is null ? options.MaxSubscriptionsPerKey : live, options.MaxSubscriptionsPerKey, now,
-                    options.AllowsRegistryDownloads(signer.KeyId));
+                var decision = WebhookDecider.Decide(package, command, slot is null ? options.MaxSubscriptionsPerKey : live,
+                    options.MaxSubscriptionsPerKey, now, options.AllowsRegistryDownloads(signer.KeyId));
                 if (!decision.TryGet(out var events, out var refused)) return refused;
 
                 var key = WebhookStreams.KeyOf(id);
@@ -57,13 +58,15 @@ public sealed class WebhookCommands(EventWrites writes, WebhookDeliveries delive
                     WebhookState.Active, signer.KeyId, now, stream.Events.Count > 0 ? stream.Events[^1].Sequence : 0));
             }, ct);
 
-    public Task<Outcome<WebhookView>> UpdateAsync(WebhookRequest request, OwnerKey signer, string statementId, string correlationId, CancellationToken ct) =>
+    public Task<Outcome<WebhookView>> UpdateAsync(
+        WebhookRequest request, OwnerKey signer, string statementId, string correlationId, CancellationToken ct) =>
         ChangeAsync(request.Id!.Value, signer, statementId, correlationId,
-            (state, package, now) => WebhookDecider.Decide(state, package, request.Id.Value, new WebhookDecider.Update(request.Url, request.EventTypes, signer.KeyId), now,
-                options.AllowsRegistryDownloads(signer.KeyId)),
+            (state, package, now) => WebhookDecider.Decide(state, package, request.Id.Value,
+                new WebhookDecider.Update(request.Url, request.EventTypes, signer.KeyId), now, options.AllowsRegistryDownloads(signer.KeyId)),
             request.Url, ct);
 
-    public Task<Outcome<WebhookView>> RemoveAsync(WebhookRequest request, OwnerKey signer, string statementId, string correlationId, CancellationToken ct) =>
+    public Task<Outcome<WebhookView>> RemoveAsync(
+        WebhookRequest request, OwnerKey signer, string statementId, string correlationId, CancellationToken ct) =>
         ChangeAsync(request.Id!.Value, signer, statementId, correlationId,
             (state, package, now) => WebhookDecider.Decide(state, package, request.Id.Value, new WebhookDecider.Remove(signer.KeyId), now),
             null, ct);
@@ -72,7 +75,8 @@ public sealed class WebhookCommands(EventWrites writes, WebhookDeliveries delive
         Func<WebhookState?, PackageState?, DateTimeOffset, Outcome<object[]>> decide, WebhookUrl? newUrl, CancellationToken ct)
     {
         var key = WebhookStreams.KeyOf(id);
-        return writes.CommitAsync<WebhookView>(Receipt(statementId, signer), correlationId, DecideAgain.OnStreamConflict, async (session, now, token) =>
+        return writes.CommitAsync<WebhookView>(
+            Receipt(statementId, signer), correlationId, DecideAgain.OnStreamConflict, async (session, now, token) =>
         {
             var stream = await session.Events.FetchForWriting<WebhookState>(key, token);
             var state = stream.Aggregate;
@@ -101,7 +105,8 @@ public sealed class WebhookCommands(EventWrites writes, WebhookDeliveries delive
         }, ct);
     }
 
-    public Task<Outcome<RedeliveryView>> RedeliverAsync(WebhookRequest request, OwnerKey signer, string statementId, string correlationId, CancellationToken ct)
+    public Task<Outcome<RedeliveryView>> RedeliverAsync(
+        WebhookRequest request, OwnerKey signer, string statementId, string correlationId, CancellationToken ct)
     {
         var id = request.Id!.Value;
         var key = WebhookStreams.KeyOf(id);
@@ -114,7 +119,8 @@ public sealed class WebhookCommands(EventWrites writes, WebhookDeliveries delive
             RedeliveryView view;
             if (request.DeliveryId is { } deliveryId)
             {
-                if (!await deliveries.ExistsAsync(session, id, deliveryId, token)) return DomainError.NotFound($"Subscription {id} has no delivery {deliveryId}.");
+                if (!await deliveries.ExistsAsync(session, id, deliveryId, token))
+                    return DomainError.NotFound($"Subscription {id} has no delivery {deliveryId}.");
                 deliveries.QueueRedeliver(session, id, deliveryId, now);
                 view = new RedeliveryView(id, 1, deliveryId, null, null, false);
             }

@@ -13,7 +13,8 @@ public static class WebhookStatementEndpoint
     public static IEndpointRouteBuilder MapSubscribing(this IEndpointRouteBuilder app)
     {
         app.MapPost("/v1/webhooks", Handle).WithName("ChangeWebhook")
-            .WithSummary("Creates, updates, removes or redelivers a webhook subscription by a signed statement (application/vnd.marketplace.webhook.v1+json); a create answers the secret, once.")
+            .WithSummary("Creates, updates, removes or redelivers a webhook subscription by a signed statement " +
+                "(application/vnd.marketplace.webhook.v1+json); a create answers the secret, once.")
             .Accepts<SignedRequest>("application/json")
             .WithProblems(400, 403, 404, 409, 413, 415, 429)
             .RateLimited(RateLimitedOperation.Owners);

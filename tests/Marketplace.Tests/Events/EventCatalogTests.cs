@@ -1,12 +1,13 @@
 using Marketplace.Downloads;
 using Marketplace.Functions.Events;
 using Marketplace.Packages;
+using Marketplace.Tests.Transparency;
 using Marketplace.TrustedPublishing;
 using Marketplace.Webhooks;
 using Marten;
 using Microsoft.Extensions.DependencyInjection;
 
-namespace Marketplace.Tests.Transparency;
+namespace Marketplace.Tests.Events;
 
 /// <summary>
 /// The one declaration of the registry's event types: what the transparency log takes as leaves and what each type

@@ -1,7 +1,7 @@
 using Marketplace.Tests.Support;
 using static Marketplace.Tests.Support.Packages;
 
-namespace Marketplace.Tests.Scenarios;
+namespace Marketplace.Tests.Packages.Reading;
 
 [Collection("cached reads")]
 public sealed class CachedReads(CachedReadsFixture fixture)

@@ -10,7 +10,7 @@ using Marketplace.Signing;
 using Marketplace.Tests.Support;
 using Marten;
 
-namespace Marketplace.Tests.Transparency;
+namespace Marketplace.Tests.Audit;
 
 /// <summary>
 /// Rebuilds and replays, on a deployed-function host (no daemon in-process): the operator's rebuild of every

@@ -5,7 +5,7 @@ using Marten;
 using Microsoft.Extensions.DependencyInjection;
 using static Marketplace.Tests.Support.Packages;
 
-namespace Marketplace.Tests.Faults;
+namespace Marketplace.Tests.Blobs;
 
 /// <summary>
 /// A publish that stored a blob and then lost must not take the blob from another publish of the same bytes. Each

@@ -7,7 +7,7 @@ using Marketplace.Tests.Support;
 using Marten;
 using static Marketplace.Tests.Support.Packages;
 
-namespace Marketplace.Tests.Corpus;
+namespace Marketplace.Tests.BadInput;
 
 /// <summary>A registry with one published package (owner known) for the corpus to aim at.</summary>
 public sealed class CorpusFixture() : MarketplaceFixture(HostProfile.Default)

@@ -9,7 +9,7 @@ using Marketplace.Functions.Events;
 using Marketplace.Packages;
 using Marketplace.Transparency;
 
-namespace Marketplace.Tests.Transparency;
+namespace Marketplace.Tests.Events;
 
 /// <summary>
 /// The <c>sequence</c> extension past 2^31: every download is an event, so a busy registry gets there. The line is

@@ -8,7 +8,7 @@ using Marketplace.Tests.Support;
 using Marten;
 using static Marketplace.Tests.Support.Packages;
 
-namespace Marketplace.Tests.Scenarios;
+namespace Marketplace.Tests.Packages;
 
 /// <summary>The core flows, run once per blob store (file, s3rver and Azurite) through the real HTTP pipeline.</summary>
 public abstract class LifecycleScenarios<TFixture>(TFixture fixture) where TFixture : MarketplaceFixture
