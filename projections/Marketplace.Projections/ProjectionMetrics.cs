@@ -26,6 +26,7 @@ public static class ProjectionMetrics
     public static void Applied(string projection, IEvent e)
     {
         if (!VisibilityDelay.Enabled) return;
-        VisibilityDelay.Record(Math.Max(0, (TimeProvider.System.GetUtcNow() - e.Timestamp).TotalSeconds), new KeyValuePair<string, object?>("projection", projection));
+        VisibilityDelay.Record(Math.Max(0, (TimeProvider.System.GetUtcNow() - e.Timestamp).TotalSeconds),
+            new KeyValuePair<string, object?>("projection", projection));
     }
 }

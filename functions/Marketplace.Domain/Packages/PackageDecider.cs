@@ -28,7 +28,8 @@ public static class PackageDecider
             // (and still names: removing a publisher stops certificates already given out).
             var publisher = certified.Certificate.Publisher;
             if (state is null || !state.TrustedPublishers.Any(p => p.Covers(publisher)))
-                return DomainError.UntrustedPublisher($"{publisher.Repository} ({publisher.Workflow}) is not a trusted publisher of {c.Name} any more.");
+                return DomainError.UntrustedPublisher(
+                    $"{publisher.Repository} ({publisher.Workflow}) is not a trusted publisher of {c.Name} any more.");
             if (state.Versions.ContainsKey(c.Version.Key))
                 return DomainError.VersionExists(state.DisplayName, c.Version.Key);
             return new object[] { Published(c, now) with { Provenance = certified.Certificate.Provenance, Certificate = certified.Envelope } };

@@ -28,7 +28,8 @@ public sealed record PackageState(
 
     public static PackageState? Evolve(PackageState? state, object @event) => @event switch
     {
-        OwnerAdded e => (state ?? new PackageState(e.Name, e.Name, ImmutableDictionary<string, PublishedVersion>.Empty, ImmutableDictionary<string, string>.Empty))
+        OwnerAdded e => (state ?? new PackageState(
+                e.Name, e.Name, ImmutableDictionary<string, PublishedVersion>.Empty, ImmutableDictionary<string, string>.Empty))
             with { Owners = (state?.Owners ?? ImmutableDictionary<string, string>.Empty).SetItem(e.KeyId, e.PublicKey) },
         OwnerRemoved e when state is not null => state with { Owners = state.Owners.Remove(e.KeyId) },
         PackagePublished e when state is not null => state with
@@ -41,7 +42,8 @@ public sealed record PackageState(
         VersionUnyanked e when state?.Versions.TryGetValue(e.VersionKey, out var v) == true =>
             state with { Versions = state.Versions.SetItem(e.VersionKey, v with { Yanked = false }) },
         TrustedPublisherAdded e when state is not null => state with { TrustedPublishers = (state.TrustedPublishers ?? []).Add(e.Publisher) },
-        TrustedPublisherRemoved e when state is not null => state with { TrustedPublishers = (state.TrustedPublishers ?? []).RemoveAll(p => p.SameAs(e.Publisher)) },
+        TrustedPublisherRemoved e when state is not null =>
+            state with { TrustedPublishers = (state.TrustedPublishers ?? []).RemoveAll(p => p.SameAs(e.Publisher)) },
         TrustedPublishingRequirementSet e when state is not null => state with { RequireTrustedPublishing = e.Required },
         _ => state,
     };

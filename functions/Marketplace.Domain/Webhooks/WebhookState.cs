@@ -23,7 +23,8 @@ public sealed record WebhookState(
     public bool IsRemoved => Status == Removed;
 
     /// <summary>The events <see cref="Evolve"/> changes the state on; the inline snapshot is folded from these only.</summary>
-    public static readonly IReadOnlyList<Type> EvolvedBy = [typeof(WebhookCreated), typeof(WebhookUpdated), typeof(WebhookRemoved), typeof(WebhookDisabled)];
+    public static readonly IReadOnlyList<Type> EvolvedBy =
+        [typeof(WebhookCreated), typeof(WebhookUpdated), typeof(WebhookRemoved), typeof(WebhookDisabled)];
 
     public static WebhookState? Evolve(WebhookState? state, object @event) => @event switch
     {

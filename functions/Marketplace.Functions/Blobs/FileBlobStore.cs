@@ -124,7 +124,9 @@ public sealed class FileBlobStore : IBlobStore, IBlobInventory
     }
 
     public FileStream? OpenRead(string sha256) =>
-        File.Exists(BlobPath(sha256)) ? new FileStream(BlobPath(sha256), FileMode.Open, FileAccess.Read, FileShare.Read, 81920, FileOptions.Asynchronous) : null;
+        File.Exists(BlobPath(sha256))
+            ? new FileStream(BlobPath(sha256), FileMode.Open, FileAccess.Read, FileShare.Read, 81920, FileOptions.Asynchronous)
+            : null;
 
     public Task<bool> IsReachableAsync(CancellationToken ct) => Task.FromResult(Directory.Exists(_root));
 
@@ -164,7 +166,10 @@ public sealed class FileBlobStore : IBlobStore, IBlobInventory
 
     private string TempPath() => Path.Combine(_root, "tmp", Guid.CreateVersion7().ToString("n", CultureInfo.InvariantCulture));
 
-    /// <summary>Renames <paramref name="source"/> (a finished temp file or staged upload) to the blob's path, or drops it if another writer got there first.</summary>
+    /// <summary>
+    /// Renames <paramref name="source"/> (a finished temp file or staged upload) to the blob's path, or drops it if another
+    /// writer got there first.
+    /// </summary>
     private static PutOutcome MoveIntoPlace(string source, string path)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);

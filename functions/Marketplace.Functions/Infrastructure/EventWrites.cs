@@ -7,7 +7,10 @@ namespace Marketplace.Functions.Infrastructure;
 /// <summary>What a decide step queued on its session: the stream it wrote (its receipt names it) and the answer, read after the commit.</summary>
 public readonly record struct Decided<T>(string Stream, Func<T> Answer);
 
-/// <summary>When a commit that lost to another writer is decided again: at most <paramref name="MaxAttempts"/> times, for the conflicts <paramref name="When"/> names.</summary>
+/// <summary>
+/// When a commit that lost to another writer is decided again: at most <paramref name="MaxAttempts"/> times, for the conflicts
+/// <paramref name="When"/> names.
+/// </summary>
 public sealed record DecideAgain(int MaxAttempts, Func<Exception, bool> When)
 {
     /// <summary>Never: a conflict is an error.</summary>

@@ -41,7 +41,8 @@ public sealed class PackageCommands(IDocumentStore store, EventWrites writes)
             }
             if (events.Length > 0) stream.AppendMany(events);
             return new Decided<Appended>(name, () =>
-                new Appended(events, stream.Events.Count > 0 ? stream.Events[^1].Sequence : 0, events.Aggregate(stream.Aggregate, PackageState.Evolve)));
+                new Appended(events, stream.Events.Count > 0 ? stream.Events[^1].Sequence : 0,
+                    events.Aggregate(stream.Aggregate, PackageState.Evolve)));
         }, ct);
     }
 

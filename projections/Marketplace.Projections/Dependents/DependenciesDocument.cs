@@ -88,12 +88,14 @@ public static class DependentsQuery
     /// Packages whose latest version depends on <paramref name="name"/> (normalised), by name, at most
     /// <see cref="MaxDependents"/>, as (name, display name, latest) rows.
     /// </summary>
-    public static async Task<IReadOnlyList<(string Name, string DisplayName, string Latest)>> OfAsync(Marten.IQuerySession session, string name, CancellationToken ct)
+    public static async Task<IReadOnlyList<(string Name, string DisplayName, string Latest)>> OfAsync(
+        Marten.IQuerySession session, string name, CancellationToken ct)
     {
         var table = session.DocumentStore.Options.FindOrResolveDocumentType(typeof(DependenciesDocument)).TableName.QualifiedName;
         var containment = System.Text.Json.JsonSerializer.Serialize(new { LatestDependsOn = new[] { name } });
         var rows = await session.QueryAsync<string>(
-            $"select json_build_array(id, data->>'DisplayName', data->>'Latest')::text from {table} where data @> ?::jsonb order by id limit {MaxDependents}",
+            $"select json_build_array(id, data->>'DisplayName', data->>'Latest')::text from {table} where data @> ?::jsonb " +
+            $"order by id limit {MaxDependents}",
             ct, containment);
         return rows.Select(r => System.Text.Json.JsonSerializer.Deserialize<string[]>(r)!).Select(a => (a[0], a[1], a[2])).ToList();
     }

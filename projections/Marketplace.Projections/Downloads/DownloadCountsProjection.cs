@@ -47,7 +47,8 @@ public sealed class DownloadCountsProjection : EventProjection, IJasperFxProject
         return ValueTask.CompletedTask;
     }
 
-    Task IJasperFxProjection<IDocumentOperations>.ApplyAsync(IDocumentOperations operations, IReadOnlyList<IEvent> events, CancellationToken cancellation)
+    Task IJasperFxProjection<IDocumentOperations>.ApplyAsync(
+        IDocumentOperations operations, IReadOnlyList<IEvent> events, CancellationToken cancellation)
     {
         Upsert(operations, events);
         ProjectionMetrics.Applied(ProjectionName, events);

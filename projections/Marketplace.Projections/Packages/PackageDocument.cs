@@ -35,7 +35,8 @@ public sealed class PackageDocument
 
 public sealed record PackageOwner(string KeyId, string PublicKey, DateTimeOffset AddedAt);
 
-public sealed record PackageTrustedPublisher(string Issuer, string Repository, string Workflow, string? Environment, string AddedBy, DateTimeOffset AddedAt);
+public sealed record PackageTrustedPublisher(
+    string Issuer, string Repository, string Workflow, string? Environment, string AddedBy, DateTimeOffset AddedAt);
 
 public sealed class PackageVersionEntry
 {
@@ -83,10 +84,12 @@ public sealed partial class PackageDocumentProjection : MultiStreamProjection<Pa
                 break;
             case TrustedPublisherAdded added:
                 doc.TrustedPublishers.RemoveAll(t => new TrustedPublisher(t.Issuer, t.Repository, t.Workflow, t.Environment).SameAs(added.Publisher));
-                doc.TrustedPublishers.Add(new PackageTrustedPublisher(added.Issuer, added.Repository, added.Workflow, added.Environment, added.AddedBy, added.AddedAt));
+                doc.TrustedPublishers.Add(new PackageTrustedPublisher(
+                    added.Issuer, added.Repository, added.Workflow, added.Environment, added.AddedBy, added.AddedAt));
                 break;
             case TrustedPublisherRemoved removed:
-                doc.TrustedPublishers.RemoveAll(t => new TrustedPublisher(t.Issuer, t.Repository, t.Workflow, t.Environment).SameAs(removed.Publisher));
+                doc.TrustedPublishers.RemoveAll(t =>
+                    new TrustedPublisher(t.Issuer, t.Repository, t.Workflow, t.Environment).SameAs(removed.Publisher));
                 break;
             case TrustedPublishingRequirementSet set:
                 doc.RequireTrustedPublishing = set.Required;

@@ -31,7 +31,10 @@ public sealed class SearchProjection : EventProjection, IJasperFxProjection<IDoc
     private const string DownloadsTableName = "mkt_search_downloads";
     private const string EntriesTableName = "mkt_search_entries";
 
-    /// <summary>Each package's <see cref="SearchEntry"/> (every version's searchable fields) as JSON: the projection's own state, kept out of the searched rows.</summary>
+    /// <summary>
+    /// Each package's <see cref="SearchEntry"/> (every version's searchable fields) as JSON: the projection's own state, kept out
+    /// of the searched rows.
+    /// </summary>
     public static string EntriesTableIn(string schema) => $"{schema}.{EntriesTableName}";
 
     /// <summary>Download totals per package (name, downloads), a row for every package in the search table.</summary>
@@ -119,7 +122,8 @@ public sealed class SearchProjection : EventProjection, IJasperFxProjection<IDoc
     public override async ValueTask ApplyAsync(IDocumentOperations operations, IEvent e, CancellationToken cancellation) =>
         await ApplyBatchAsync(operations, [e], cancellation);
 
-    Task IJasperFxProjection<IDocumentOperations>.ApplyAsync(IDocumentOperations operations, IReadOnlyList<IEvent> events, CancellationToken cancellation) =>
+    Task IJasperFxProjection<IDocumentOperations>.ApplyAsync(
+        IDocumentOperations operations, IReadOnlyList<IEvent> events, CancellationToken cancellation) =>
         ApplyBatchAsync(operations, events, cancellation);
 
     private async Task ApplyBatchAsync(IDocumentOperations operations, IReadOnlyList<IEvent> events, CancellationToken ct)
@@ -202,7 +206,8 @@ public sealed class SearchProjection : EventProjection, IJasperFxProjection<IDoc
             shown.Keywords.ToArray(), shown.Categories.ToArray(), shown.Authors.ToArray(), (object?)shown.License ?? DBNull.Value,
             entry.UpdatedAt, entry.Visible,
             nameWords, string.Join(' ', shown.Keywords), shown.Description ?? "", string.Join(' ', shown.Authors));
-        operations.QueueSqlCommand($"insert into {EntriesTable} (name, entry) values (?, ?::jsonb) on conflict (name) do update set entry = excluded.entry",
+        operations.QueueSqlCommand(
+            $"insert into {EntriesTable} (name, entry) values (?, ?::jsonb) on conflict (name) do update set entry = excluded.entry",
             entry.Name, JsonSerializer.Serialize(entry, Json));
     }
 }

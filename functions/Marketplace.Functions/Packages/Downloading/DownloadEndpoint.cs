@@ -53,7 +53,8 @@ public static class DownloadEndpoint
         catch (Exception e) when (e is not OperationCanceledException)
         {
             http.Response.Headers.RetryAfter = "1";
-            return new DomainError("unavailable", 503, "The download could not be recorded", "Retry shortly; no redirect is given for an unrecorded download.").ToProblem();
+            return new DomainError("unavailable", 503, "The download could not be recorded",
+                "Retry shortly; no redirect is given for an unrecorded download.").ToProblem();
         }
         MarketplaceMetrics.Downloaded();
         var url = blobs.GetDownloadUrl(located.Sha256, $"{normalized}-{semver.Key}", limits.DownloadUrlLifetime, urls.Base(http));

@@ -52,7 +52,8 @@ public static class PublishEndpoint
         if (request.Blob is not null)
         {
             if (request.Blob.Length > (limits.MaxInlineBlobBytes + 2) / 3 * 4)
-                return DomainError.TooLarge($"Inline blobs are at most {limits.MaxInlineBlobBytes} bytes; upload larger ones through POST /v1/uploads.").ToProblem();
+                return DomainError.TooLarge(
+                    $"Inline blobs are at most {limits.MaxInlineBlobBytes} bytes; upload larger ones through POST /v1/uploads.").ToProblem();
             inline = new byte[request.Blob.Length / 4 * 3 + 3];
             if (!Convert.TryFromBase64String(request.Blob, inline, out var written))
                 return DomainError.InvalidRequest("blob is not valid base64.").ToProblem();

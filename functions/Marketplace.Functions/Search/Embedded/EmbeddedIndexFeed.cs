@@ -84,7 +84,9 @@ public sealed class EmbeddedIndexFeed(IDocumentStore store, PackageIndex index, 
         await indexed;
         LoadTime = clock.Elapsed;
         Volatile.Write(ref _applied, sequence);
-        logger.LogInformation("Embedded search index: {Packages} packages at sequence {Sequence} loaded in {Milliseconds} ms ({IndexBytes} bytes of vocabularies and postings)",
+        logger.LogInformation(
+            "Embedded search index: {Packages} packages at sequence {Sequence} loaded in {Milliseconds} ms " +
+            "({IndexBytes} bytes of vocabularies and postings)",
             index.VisibleCount, sequence, (long)LoadTime.TotalMilliseconds, index.IndexBytes());
     }
 
@@ -146,8 +148,10 @@ public sealed class EmbeddedIndexFeed(IDocumentStore store, PackageIndex index, 
     {
         const int ChunkSize = 8_192;
         await using var command = new NpgsqlCommand(
-            "select s.name, s.version, s.description, s.keywords, s.categories, s.authors, s.license, s.updated_at, s.visible, coalesce(d.downloads, 0) " +
-            $"from {SearchProjection.TableIn(_schema)} s left join {SearchProjection.DownloadsTableIn(_schema)} d on d.name = s.name where {where}", connection);
+            "select s.name, s.version, s.description, s.keywords, s.categories, s.authors, s.license, s.updated_at, s.visible, " +
+            "coalesce(d.downloads, 0) " +
+            $"from {SearchProjection.TableIn(_schema)} s left join {SearchProjection.DownloadsTableIn(_schema)} d on d.name = s.name " +
+            $"where {where}", connection);
         if (names is not null) command.Parameters.AddWithValue(names);
         var rows = new List<IndexedPackage>();
         await using var reader = await command.ExecuteReaderAsync(ct);

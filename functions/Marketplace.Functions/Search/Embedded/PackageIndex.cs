@@ -58,7 +58,10 @@ public sealed class PackageIndex
     private Columns _columns = new(1024);
     private int _count;
     private int _visible;
-    /// <summary>Changes whenever a package's text or visibility changes (downloads aside): the unfiltered facet counts are cached per version.</summary>
+    /// <summary>
+    /// Changes whenever a package's text or visibility changes (downloads aside): the unfiltered facet counts are cached per
+    /// version.
+    /// </summary>
     private long _textVersion;
     private FacetCache? _everyFacet;
 
@@ -194,7 +197,8 @@ public sealed class PackageIndex
 
     private static bool SameText(IndexedPackage a, IndexedPackage b) =>
         a.Version == b.Version && a.Description == b.Description && a.License == b.License && a.UpdatedAt == b.UpdatedAt &&
-        a.Visible == b.Visible && a.Keywords.SequenceEqual(b.Keywords) && a.Categories.SequenceEqual(b.Categories) && a.Authors.SequenceEqual(b.Authors);
+        a.Visible == b.Visible && a.Keywords.SequenceEqual(b.Keywords) && a.Categories.SequenceEqual(b.Categories)
+        && a.Authors.SequenceEqual(b.Authors);
 
     public SearchResult Search(SearchQuery query)
     {
@@ -810,7 +814,8 @@ public sealed class PackageIndex
             while (_best.TryDequeue(out var slot, out var rank)) page.Add((slot, rank));
             page.Reverse();
             var hits = page.Skip(query.Offset).Select(h => Hit(columns.Packages[h.Slot]!, h.Rank)).ToList();
-            return new SearchResult(Total, hits, new SearchFacets(Top(FacetValues.Category), Top(FacetValues.Keyword), Top(FacetValues.Author), Top(FacetValues.License)));
+            return new SearchResult(Total, hits,
+                new SearchFacets(Top(FacetValues.Category), Top(FacetValues.Keyword), Top(FacetValues.Author), Top(FacetValues.License)));
         }
 
         private SearchHit Hit(IndexedPackage p, Rank rank) =>
@@ -821,7 +826,8 @@ public sealed class PackageIndex
             var highlights = new List<SearchHighlight>();
             if (query.IsEmpty) return highlights;
             if (PostgresSearch.Mark(p.Name, query.Words) is { } name) highlights.Add(new SearchHighlight("name", name));
-            if (p.Description is { } description && PostgresSearch.Mark(description, query.Words) is { } d) highlights.Add(new SearchHighlight("description", d));
+            if (p.Description is { } description && PostgresSearch.Mark(description, query.Words) is { } d)
+                highlights.Add(new SearchHighlight("description", d));
             foreach (var keyword in p.Keywords)
                 if (PostgresSearch.Mark(keyword, query.Words) is { } k) highlights.Add(new SearchHighlight("keywords", k));
             foreach (var author in p.Authors)
@@ -847,7 +853,8 @@ public sealed class PackageIndex
     /// <summary>Worst first: the heap's head is the match to drop when a better one comes.</summary>
     private sealed class RankOrder(SearchSort sort) : IComparer<Collection.Rank>
     {
-        private static readonly RankOrder Relevance = new(SearchSort.Relevance), Downloads = new(SearchSort.Downloads), Recent = new(SearchSort.Recent);
+        private static readonly RankOrder Relevance = new(SearchSort.Relevance), Downloads = new(SearchSort.Downloads),
+            Recent = new(SearchSort.Recent);
 
         public static RankOrder For(SearchSort sort) => sort switch
         {
@@ -873,7 +880,10 @@ public sealed class PackageIndex
 /// <summary>Bounded Damerau–Levenshtein distance (optimal string alignment: a swap of neighbours is one edit).</summary>
 internal static class EditDistance
 {
-    /// <summary>Whether <paramref name="a"/> and <paramref name="b"/> are at most <paramref name="max"/> edits apart; stops as soon as a row exceeds it.</summary>
+    /// <summary>
+    /// Whether <paramref name="a"/> and <paramref name="b"/> are at most <paramref name="max"/> edits apart; stops as soon as a
+    /// row exceeds it.
+    /// </summary>
     public static bool AtMost(string a, string b, int max)
     {
         if (Math.Abs(a.Length - b.Length) > max) return false;
