@@ -27,7 +27,7 @@ public static class EventStore
         {
             var o = new StoreOptions();
             // Resolved when the store is first needed, not at registration: a secret is read once, off the start path.
-            o.Connection(Serverless.DatabaseConnection.Resolve(configuration));
+            o.Connection(Serverless.DatabaseConnection.WithDefaults(Serverless.DatabaseConnection.Resolve(configuration)));
             Serverless.StartupTimeline.Mark("marten store");
             o.DatabaseSchemaName = schema;
             o.Events.DatabaseSchemaName = schema;

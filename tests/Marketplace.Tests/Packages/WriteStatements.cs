@@ -20,6 +20,14 @@ public sealed class WriteStatements(FileStoreFixture fixture)
         Assert.DoesNotContain(statements, s => s.Contains($"{fixture.Schema}.mt_doc_webhookstate", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public void the_store_prepares_repeated_statements()
+    {
+        using var connection = fixture.Store.Storage.Database.CreateConnection();
+        Assert.Equal(Functions.Serverless.DatabaseConnection.DefaultMaxAutoPrepare,
+            new Npgsql.NpgsqlConnectionStringBuilder(connection.ConnectionString).MaxAutoPrepare);
+    }
+
     /// <summary>The SQL of every command this fixture's schema saw while <paramref name="action"/> ran (the daemon's too).</summary>
     private async Task<IReadOnlyList<string>> StatementsDuring<T>(Func<Task<T>> action)
     {

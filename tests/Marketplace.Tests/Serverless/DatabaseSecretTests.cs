@@ -75,6 +75,15 @@ public sealed class DatabaseSecretTests
         Assert.Throws<InvalidOperationException>(() => DatabaseConnection.ReadSecret("arn:aws:s3:::bucket", null, new BasicAWSCredentials("a", "b")));
     }
 
+    [Fact]
+    public void statements_are_prepared_automatically_unless_the_connection_string_says_otherwise()
+    {
+        Assert.Equal(DatabaseConnection.DefaultMaxAutoPrepare,
+            new NpgsqlConnectionStringBuilder(DatabaseConnection.WithDefaults("Host=db;Username=u;Password=p")).MaxAutoPrepare);
+        Assert.Equal("Host=db;Max Auto Prepare=0", DatabaseConnection.WithDefaults("Host=db;Max Auto Prepare=0"));
+        Assert.Equal("Host=db;maxautoprepare=5", DatabaseConnection.WithDefaults("Host=db;maxautoprepare=5"));
+    }
+
     internal sealed class FakeSecretsManager : IAsyncDisposable
     {
         private readonly WebApplication _app;
