@@ -16,6 +16,9 @@ internal sealed class BenchOptions
 
           --seconds S                 measured seconds per run (default 10)
           --warmup S                  warm-up seconds before every measured run (default 2)
+          --first-warmup S            warm-up before the first run of each phase (and peer side) instead (default 15): a
+                                      service just started runs its hot paths as quickly jitted code for many seconds
+                                      under load, a long-running one does not
           --repeat N                  repeat every phase/concurrency N times; medians are reported (default 1)
           --phase P                   publish | get | download | all (default all) | search (not part of all: it
                                       loads --search-packages packages first, minutes for 100,000) | pages (not
@@ -64,6 +67,7 @@ internal sealed class BenchOptions
 
     public double Seconds { get; private set; } = 10;
     public double WarmupSeconds { get; private set; } = 2;
+    public double FirstWarmupSeconds { get; private set; } = 15;
     public int Repeat { get; private set; } = 1;
     public int VersionsPerPackage { get; private set; } = 10;
     public string Phase { get; private set; } = "all";
@@ -115,6 +119,7 @@ internal sealed class BenchOptions
             {
                 case "--seconds": o.Seconds = PositiveDouble(arg, Value()); break;
                 case "--warmup": o.WarmupSeconds = NonNegativeDouble(arg, Value()); break;
+                case "--first-warmup": o.FirstWarmupSeconds = NonNegativeDouble(arg, Value()); break;
                 case "--repeat": o.Repeat = PositiveInt(arg, Value()); break;
                 case "--port": o.Port = PositiveInt(arg, Value()); break;
                 case "--phase":
@@ -182,7 +187,7 @@ internal sealed class BenchOptions
     /// <summary>The same run with every option spelled out.</summary>
     public string Explicit() =>
         string.Create(CultureInfo.InvariantCulture,
-            $"--phase {Phase} --seconds {Seconds} --warmup {WarmupSeconds} --repeat {Repeat} --versions-per-package {VersionsPerPackage} --port {Port} " +
+            $"--phase {Phase} --seconds {Seconds} --warmup {WarmupSeconds} --first-warmup {FirstWarmupSeconds} --repeat {Repeat} --versions-per-package {VersionsPerPackage} --port {Port} " +
             $"--concurrency-publish {string.Join(',', PublishConcurrency)} --concurrency-get {string.Join(',', GetConcurrency)} " +
             $"--concurrency-download {string.Join(',', DownloadConcurrency)}{(NoBuild ? " --no-build" : "")}{(KeepSchema ? " --keep-schema" : "")}" +
             $"{(Phase == "pages" ? " --concurrency-pages " + string.Join(',', PagesConcurrency) : "")}{(NoReadCache ? " --no-read-cache" : "")}") +

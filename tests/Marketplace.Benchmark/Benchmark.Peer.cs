@@ -72,7 +72,7 @@ internal sealed partial class Benchmark
                 await peer.PrepareAsync(peerControl, ct);
 
             _out.WriteLine($"Peer: {peer.Label} at {peer.Base}{(peer.Pid > 0 ? $" (pid {peer.Pid})" : " (pid unknown: no CPU or memory figures)")}.");
-            _out.WriteLine($"Each shape: {options.Repeat} round(s) of ours then {peer.Label}, each run {options.WarmupSeconds:0.#} s warm-up + {options.Seconds:0.#} s measured.");
+            _out.WriteLine($"Each shape: {options.Repeat} round(s) of ours then {peer.Label}, each run {options.WarmupSeconds:0.#} s warm-up ({options.FirstWarmupSeconds:0.#} s before a side's first run of a shape) + {options.Seconds:0.#} s measured.");
             _out.WriteLine($"publish: {options.BlobBytes} B random blob per version, 10 versions per package, requests built (signed, hashed, serialised) before the run;");
             _out.WriteLine($"get: package metadata of one of ≤ {options.ReadPackages} packages at random; download: a version of those at random, ours a 302 (not followed,");
             _out.WriteLine($"its Downloaded event committed first), {peer.Label} {(peer.DownloadStatus == 200 ? "the tarball bytes (200)" : "a 302")}; search: one of {PeerPublishWorkload.Words.Length} words, each carried by a tenth of the packages.");
@@ -90,7 +90,7 @@ internal sealed partial class Benchmark
                     foreach (var side in sides)
                     {
                         // Enough prepared requests for the run at the side's last rate, with room to spare.
-                        var prepare = (int)Math.Clamp(lastRate[side.Label] * (options.Seconds + options.WarmupSeconds) * 1.5 + 50 * concurrency, 500, 30_000);
+                        var prepare = (int)Math.Clamp(lastRate[side.Label] * (options.Seconds + Math.Max(options.WarmupSeconds, options.FirstWarmupSeconds)) * 1.5 + 50 * concurrency, 500, 30_000);
                         var tag = string.Create(CultureInfo.InvariantCulture, $"{_runId}-{concurrency}-{round}");
                         var workload = new PeerPublishWorkload(side, tag, concurrency, options.BlobBytes, prepare);
                         var result = await PeerMeasureAsync($"publish@{concurrency}", side, round, workload, concurrency, ct);
@@ -176,9 +176,10 @@ internal sealed partial class Benchmark
     private async Task<RunResult> PeerMeasureAsync(string shape, PeerSide side, int round, IWorkload workload, int concurrency, CancellationToken ct)
     {
         using var client = LoadRunner.CreateClient(side.Base, concurrency);
-        if (options.WarmupSeconds > 0)
+        var warmup = FirstWarmup(shape + " " + side.Label);
+        if (warmup > 0)
         {
-            var warm = await LoadRunner.RunAsync(client, workload, concurrency, TimeSpan.FromSeconds(options.WarmupSeconds), ct);
+            var warm = await LoadRunner.RunAsync(client, workload, concurrency, TimeSpan.FromSeconds(warmup), ct);
             if (warm.Errors > 0)
                 _out.WriteLine($"    warm-up {shape} {side.Label}: {warm.StatusSummary()}; {string.Join(" | ", warm.ErrorSamples)}");
         }

@@ -168,7 +168,8 @@ internal sealed partial class Benchmark(BenchOptions options, IReadOnlyList<stri
         if (options.Phase == "peer") return await PeerPhaseAsync(control, signer, ct);
         var publish = new PublishWorkload(signer, _runId.ToString(CultureInfo.InvariantCulture), BlobBytes, options.VersionsPerPackage);
         _out.WriteLine($"Publisher key {signer.Owner.KeyId}; packages bench-{_runId}-<worker>, versions 1.0.<n>, {BlobBytes / 1024} KB random blob inline.");
-        _out.WriteLine($"Each run: {options.WarmupSeconds:0.#} s warm-up, then {options.Seconds:0.#} s measured; {options.Repeat} run(s) per phase and concurrency.");
+        _out.WriteLine($"Each run: {options.WarmupSeconds:0.#} s warm-up ({options.FirstWarmupSeconds:0.#} s before a phase's first run), then " +
+            $"{options.Seconds:0.#} s measured; {options.Repeat} run(s) per phase and concurrency.");
         _out.WriteLine("ops/s counts answers with the expected status (201, 200, 302); latencies cover every request; srv/gen/pg cpu: CPU time");
         _out.WriteLine("of the service / this load generator / every postgres process over wall time (100% = one core); host cpu: all");
         _out.WriteLine("cores of the machine busy (100% = every core); µs/op: CPU per answered operation, service + PostgreSQL; rss: highest VmRSS of the service during the run; B/resp: mean body size.");
@@ -217,6 +218,14 @@ internal sealed partial class Benchmark(BenchOptions options, IReadOnlyList<stri
         return await CheckDownloadsAsync(download, ct);
     }
 
+    private readonly HashSet<string> _warmed = [];
+
+    /// <summary>
+    /// Seconds of warm-up before a run: <c>--first-warmup</c> the first time a shape (and side) runs, so the service's
+    /// hot methods are past tiered compilation's first tiers before anything is measured, <c>--warmup</c> after.
+    /// </summary>
+    private double FirstWarmup(string shape) => _warmed.Add(shape) ? Math.Max(options.WarmupSeconds, options.FirstWarmupSeconds) : options.WarmupSeconds;
+
     /// <summary>Warm-up and measured runs of a workload at one concurrency; <paramref name="measured"/> sees each measured run.</summary>
     private async Task<Row> MeasureAsync(IWorkload workload, int concurrency, CancellationToken ct, Action<RunResult>? measured = null)
     {
@@ -226,9 +235,10 @@ internal sealed partial class Benchmark(BenchOptions options, IReadOnlyList<stri
         using var client = LoadRunner.CreateClient(_base, concurrency);
         for (var run = 0; run < options.Repeat; run++)
         {
-            if (options.WarmupSeconds > 0)
+            var warmup = FirstWarmup(workload.Phase);
+            if (warmup > 0)
             {
-                var warm = await LoadRunner.RunAsync(client, workload, concurrency, TimeSpan.FromSeconds(options.WarmupSeconds), ct);
+                var warm = await LoadRunner.RunAsync(client, workload, concurrency, TimeSpan.FromSeconds(warmup), ct);
                 ct.ThrowIfCancellationRequested();
                 if (warm.Errors > 0)
                     _out.WriteLine($"  warm-up {workload.Phase}@{concurrency}: {warm.StatusSummary()}; {string.Join(" | ", warm.ErrorSamples)}");
