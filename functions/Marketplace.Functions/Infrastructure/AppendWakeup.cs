@@ -60,12 +60,27 @@ public sealed class AppendWakeup(IServiceProvider services, string schema, ILogg
         }
     }
 
+    /// <summary>
+    /// The shortest time between two wakes of the high-water agent. Each wake is a round of work for every projection
+    /// shard (load the new events, apply, commit the progress), whatever the number of events: woken by every commit,
+    /// 50 publishes a second kept the daemon busy with one-event batches and it fell seconds behind. Commits closer
+    /// together than this share a round; one after a quiet spell wakes it at once.
+    /// </summary>
+    public TimeSpan MinimumInterval { get; init; } = TimeSpan.FromMilliseconds(50);
+
+    private long _lastWake;
+
     public async Task WaitAsync(TimeSpan timeout, CancellationToken token)
     {
         // The daemon runs here: hear the other instances' commits too.
         if (_listener is null)
             lock (_gate) _listener ??= Task.Run(() => ListenAsync(_stop.Token), CancellationToken.None);
-        await _signal.WaitAsync(timeout, token);
+        if (await _signal.WaitAsync(timeout, token))
+        {
+            var since = System.Diagnostics.Stopwatch.GetElapsedTime(Interlocked.Read(ref _lastWake));
+            if (since < MinimumInterval) await Task.Delay(MinimumInterval - since, token);
+        }
+        Interlocked.Exchange(ref _lastWake, System.Diagnostics.Stopwatch.GetTimestamp());
     }
 
     /// <summary>One NOTIFY in flight at a time; commits while it is out are told by the next one.</summary>

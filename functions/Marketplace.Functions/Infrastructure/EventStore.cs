@@ -22,7 +22,10 @@ public static class EventStore
         var schema = settings.Schema;
         var search = Search.SearchOptions.From(configuration, settings).Adapter;
 
-        services.AddSingleton(sp => new AppendWakeup(sp, schema, sp.GetRequiredService<ILogger<AppendWakeup>>()));
+        services.AddSingleton(sp => new AppendWakeup(sp, schema, sp.GetRequiredService<ILogger<AppendWakeup>>())
+        {
+            MinimumInterval = configuration.GetValue("Marten:WakeupInterval", TimeSpan.FromMilliseconds(50)),
+        });
         var marten = services.AddMarten(sp =>
         {
             var o = new StoreOptions();
