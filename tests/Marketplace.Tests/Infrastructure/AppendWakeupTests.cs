@@ -1,0 +1,49 @@
+using System.Diagnostics;
+using Marketplace.Functions.Infrastructure;
+using Marketplace.Tests.Support;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Marketplace.Tests.Infrastructure;
+
+/// <summary>
+/// How the daemon's high-water agent is woken: another instance's commit reaches it through one NOTIFY sent after the
+/// commit, and wakes closer together than the interval are folded into one.
+/// </summary>
+[Collection("file store")]
+public sealed class AppendWakeupTests(FileStoreFixture fixture)
+{
+    [Fact]
+    public async Task a_publish_on_another_instance_wakes_a_listening_daemon()
+    {
+        // A second wakeup on the fixture's schema stands for another instance's daemon; the fixture's host publishes.
+        using var other = new AppendWakeup(fixture.Host.Services, fixture.Schema, NullLogger<AppendWakeup>.Instance)
+        {
+            MinimumInterval = TimeSpan.Zero,
+        };
+        // The first wait starts the listener, which wakes once for whatever committed before its LISTEN.
+        await other.WaitAsync(TimeSpan.FromSeconds(10), CancellationToken.None);
+
+        var clock = Stopwatch.StartNew();
+        var woken = other.WaitAsync(TimeSpan.FromSeconds(20), CancellationToken.None);
+        await fixture.Host.PublishedPackage();
+        await woken;
+
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"woken after {clock.Elapsed.TotalMilliseconds:0} ms, not by the publish");
+    }
+
+    [Fact]
+    public async Task wakes_closer_together_than_the_interval_are_spaced_out()
+    {
+        using var wakeup = new AppendWakeup(fixture.Host.Services, "wakeup_" + Guid.NewGuid().ToString("n")[..8],
+            NullLogger<AppendWakeup>.Instance) { MinimumInterval = TimeSpan.FromMilliseconds(400) };
+        await wakeup.WaitAsync(TimeSpan.FromSeconds(10), CancellationToken.None); // the listener's first wake
+
+        var clock = Stopwatch.StartNew();
+        wakeup.Pulse();
+        await wakeup.WaitAsync(TimeSpan.FromSeconds(10), CancellationToken.None);
+        var second = clock.Elapsed;
+
+        Assert.True(second >= TimeSpan.FromMilliseconds(350), $"the second wake came {second.TotalMilliseconds:0} ms after the first");
+        Assert.True(second < TimeSpan.FromSeconds(5), $"the second wake came {second.TotalMilliseconds:0} ms after the first");
+    }
+}
