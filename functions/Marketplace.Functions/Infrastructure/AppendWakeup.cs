@@ -28,21 +28,18 @@ public sealed class AppendWakeup(IServiceProvider services, string schema, ILogg
     /// <summary>The channel the instances of one registry (one schema) NOTIFY and LISTEN on; short whatever the schema's name.</summary>
     public string Channel { get; } = "mkt_appended_" + EventStore.DaemonLockIdOf(schema).ToString(System.Globalization.CultureInfo.InvariantCulture);
 
-    /// <summary>Commits with events seen here since start (for tests and diagnostics).</summary>
-    public long Commits => Interlocked.Read(ref _commits);
-    private long _commits;
-
-    /// <summary>NOTIFYs sent for other instances since start.</summary>
-    public long Notifications => Interlocked.Read(ref _notifications);
-    private long _notifications;
+    /// <summary>
+    /// Whether a commit here is told to other instances. Not where this process is the <c>Solo</c> daemon, the only one
+    /// on the schema: the in-memory wake is all it needs, and a publish pays no NOTIFY.
+    /// </summary>
+    public bool NotifiesOthers { get; init; } = true;
 
     public override Task AfterCommitAsync(IDocumentSession session, IChangeSet commit, CancellationToken token)
     {
         if (commit.GetStreams().Any())
         {
-            Interlocked.Increment(ref _commits);
             Pulse();
-            NotifyOthers();
+            if (NotifiesOthers) NotifyOthers();
         }
         return Task.CompletedTask;
     }
@@ -108,7 +105,6 @@ public sealed class AppendWakeup(IServiceProvider services, string schema, ILogg
                 await connection.OpenAsync(_stop.Token);
                 await using var notify = new NpgsqlCommand("select pg_notify($1, '')", connection) { Parameters = { new() { Value = Channel } } };
                 await notify.ExecuteNonQueryAsync(_stop.Token);
-                Interlocked.Increment(ref _notifications);
             }
             catch (OperationCanceledException) when (_stop.IsCancellationRequested)
             {

@@ -25,6 +25,7 @@ public static class EventStore
         services.AddSingleton(sp => new AppendWakeup(sp, schema, sp.GetRequiredService<ILogger<AppendWakeup>>())
         {
             MinimumInterval = configuration.GetValue("Marten:WakeupInterval", TimeSpan.FromMilliseconds(50)),
+            NotifiesOthers = settings.Daemon != DaemonMode.Solo,
         });
         var marten = services.AddMarten(sp =>
         {

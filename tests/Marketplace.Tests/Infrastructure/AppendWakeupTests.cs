@@ -9,13 +9,14 @@ namespace Marketplace.Tests.Infrastructure;
 /// How the daemon's high-water agent is woken: another instance's commit reaches it through one NOTIFY sent after the
 /// commit, and wakes closer together than the interval are folded into one.
 /// </summary>
-[Collection("file store")]
-public sealed class AppendWakeupTests(FileStoreFixture fixture)
+[Collection("no daemon")]
+public sealed class AppendWakeupTests(Observability.NoDaemonFixture fixture)
 {
     [Fact]
-    public async Task a_publish_on_another_instance_wakes_a_listening_daemon()
+    public async Task a_publish_on_an_instance_without_the_daemon_wakes_a_listening_daemon()
     {
-        // A second wakeup on the fixture's schema stands for another instance's daemon; the fixture's host publishes.
+        // A second wakeup on the fixture's schema stands for the instance that runs the daemon; the fixture's host
+        // (no daemon, as an HTTP function or a HotCold follower would be) publishes.
         using var other = new AppendWakeup(fixture.Host.Services, fixture.Schema, NullLogger<AppendWakeup>.Instance)
         {
             MinimumInterval = TimeSpan.Zero,

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using System.Diagnostics;
 using Marketplace.Tests.Support;
 
@@ -26,6 +27,13 @@ public sealed class WriteStatements(FileStoreFixture fixture)
         using var connection = fixture.Store.Storage.Database.CreateConnection();
         Assert.Equal(Functions.Serverless.DatabaseConnection.DefaultMaxAutoPrepare,
             new Npgsql.NpgsqlConnectionStringBuilder(connection.ConnectionString).MaxAutoPrepare);
+    }
+
+    [Fact]
+    public void the_only_daemon_on_its_schema_wakes_itself_without_a_notify()
+    {
+        var wakeup = fixture.Host.Services.GetRequiredService<Functions.Infrastructure.AppendWakeup>();
+        Assert.False(wakeup.NotifiesOthers);
     }
 
     /// <summary>The SQL of every command this fixture's schema saw while <paramref name="action"/> ran (the daemon's too).</summary>
