@@ -9,8 +9,14 @@ namespace Marketplace.Tests.Infrastructure;
 /// How the daemon's high-water agent is woken: another instance's commit reaches it through one NOTIFY sent after the
 /// commit, and wakes closer together than the interval are folded into one.
 /// </summary>
-[Collection("no daemon")]
-public sealed class AppendWakeupTests(Observability.NoDaemonFixture fixture)
+/// <summary>An instance without the daemon on a schema of its own (the lag scenarios count on a schema nobody else writes).</summary>
+public sealed class NoDaemonWriterFixture() : MarketplaceFixture(HostProfile.Default with { Daemon = false });
+
+[CollectionDefinition("no daemon writer")]
+public sealed class NoDaemonWriterCollection : ICollectionFixture<NoDaemonWriterFixture>;
+
+[Collection("no daemon writer")]
+public sealed class AppendWakeupTests(NoDaemonWriterFixture fixture)
 {
     [Fact]
     public async Task a_publish_on_an_instance_without_the_daemon_wakes_a_listening_daemon()
