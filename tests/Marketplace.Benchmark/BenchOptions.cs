@@ -63,6 +63,7 @@ internal sealed class BenchOptions
                                       if NAME already holds the same corpus (same N and download budget)
           --lag-rate R                publishes of new packages per second while measuring publish → searchable (default 50)
           --lag-seconds S             how long that publish load lasts per run (default 20)
+          --lag-only                  measure publish → searchable (and → readable) only, no query or suggest runs
         """;
 
     public double Seconds { get; private set; } = 10;
@@ -84,6 +85,7 @@ internal sealed class BenchOptions
     public string? ReuseSchema { get; private set; }
     public double LagRate { get; private set; } = 50;
     public double LagSeconds { get; private set; } = 20;
+    public bool LagOnly { get; private set; }
     public int Port { get; private set; } = 5090;
     public string? PeerUrl { get; private set; }
     public int? PeerPid { get; private set; }
@@ -141,6 +143,7 @@ internal sealed class BenchOptions
                 case "--reuse-schema": o.ReuseSchema = SchemaName(arg, Value()); break;
                 case "--lag-rate": o.LagRate = PositiveDouble(arg, Value()); break;
                 case "--lag-seconds": o.LagSeconds = PositiveDouble(arg, Value()); break;
+                case "--lag-only": o.LagOnly = true; break;
                 case "--versions-per-package": o.VersionsPerPackage = Math.Max(1, int.Parse(Value(), CultureInfo.InvariantCulture)); break;
                 case "--peer-url": o.PeerUrl = Value(); break;
                 case "--peer-pid": o.PeerPid = PositiveInt(arg, Value()); break;
@@ -204,6 +207,7 @@ internal sealed class BenchOptions
         string.Create(CultureInfo.InvariantCulture,
             $" --concurrency-search {string.Join(',', SearchConcurrency)} --search-packages {SearchPackages} --search-downloads {SearchDownloads} " +
             $"--search-queries {SearchQueries} --load-concurrency {LoadConcurrency} --lag-rate {LagRate} --lag-seconds {LagSeconds}" +
+            $"{(LagOnly ? " --lag-only" : "")}" +
             $"{(ReuseSchema is null ? "" : " --reuse-schema " + ReuseSchema)}");
 
     private static double PositiveDouble(string arg, string value) =>

@@ -121,6 +121,53 @@ public sealed class PackageIndexTests
         Assert.Equal(within, EditDistance.AtMost(a, b, edits));
 
     [Fact]
+    public void the_letter_set_test_never_rejects_words_within_the_edits()
+    {
+        // Letters 64 apart share a bit ('a' and '!'): collisions may only weaken the test, never reject a true match.
+        const string alphabet = "abcdeAB!\"#-";
+        var random = new Random(7);
+        string Word(int length) => new([.. Enumerable.Range(0, length).Select(_ => alphabet[random.Next(alphabet.Length)])]);
+        string Edit(string w)
+        {
+            var i = random.Next(w.Length + 1);
+            return random.Next(4) switch
+            {
+                0 => w.Insert(i, alphabet[random.Next(alphabet.Length)].ToString()),
+                1 when i < w.Length => w.Remove(i, 1),
+                2 when i < w.Length => w[..i] + alphabet[random.Next(alphabet.Length)] + w[(i + 1)..],
+                3 when i + 1 < w.Length => w[..i] + w[i + 1] + w[i] + w[(i + 2)..],
+                _ => w,
+            };
+        }
+        var within = 0;
+        for (var n = 0; n < 20_000; n++)
+        {
+            var a = Word(random.Next(1, 12));
+            var b = a;
+            for (var e = random.Next(4); e > 0; e--) b = Edit(b);
+            var edits = random.Next(3);
+            var expected = OptimalStringAlignment(a, b) <= edits;
+            if (expected) within++;
+            Assert.True(expected == EditDistance.AtMost(a, b, edits), $"'{a}' and '{b}' within {edits} edits: expected {expected}");
+        }
+        Assert.InRange(within, 5_000, 15_000); // both answers well represented
+    }
+
+    private static int OptimalStringAlignment(string a, string b)
+    {
+        var d = new int[a.Length + 1, b.Length + 1];
+        for (var i = 0; i <= a.Length; i++) d[i, 0] = i;
+        for (var j = 0; j <= b.Length; j++) d[0, j] = j;
+        for (var i = 1; i <= a.Length; i++)
+            for (var j = 1; j <= b.Length; j++)
+            {
+                d[i, j] = Math.Min(Math.Min(d[i - 1, j] + 1, d[i, j - 1] + 1), d[i - 1, j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1));
+                if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) d[i, j] = Math.Min(d[i, j], d[i - 2, j - 2] + 1);
+            }
+        return d[a.Length, b.Length];
+    }
+
+    [Fact]
     public void a_name_with_a_typo_is_found_and_a_short_word_has_no_typos()
     {
         var index = new PackageIndex();

@@ -427,38 +427,41 @@ public sealed class PackageIndex
         /// <summary>
         /// The terms sorted ordinally in two runs: a large one, and a small one of the terms added since it was last
         /// made (merged into the large run once it passes <see cref="RecentLimit"/> terms), so a publish that brings a
-        /// new name copies a few hundred references, not the whole vocabulary. Each run keeps its terms' lengths side
-        /// by side (the typo walk skips on them without reading a term). Published together.
+        /// new name copies a few hundred references, not the whole vocabulary. Each run keeps its terms' lengths and
+        /// letter sets side by side (the typo walk skips on them without reading a term). Published together.
         /// </summary>
         private sealed record View(Run Main, Run Recent)
         {
             public static readonly View Empty = new(Run.Empty, Run.Empty);
         }
 
-        private sealed record Run(Term[] Terms, int[] Lengths)
+        private sealed record Run(Term[] Terms, int[] Lengths, ulong[] Letters)
         {
-            public static readonly Run Empty = new([], []);
+            public static readonly Run Empty = new([], [], []);
 
             /// <summary>This run and the sorted <paramref name="added"/> merged into one.</summary>
             public Run With(IReadOnlyList<Term> added)
             {
                 var terms = new Term[Terms.Length + added.Count];
                 var lengths = new int[terms.Length];
+                var letters = new ulong[terms.Length];
                 int i = 0, j = 0, k = 0;
                 while (i < Terms.Length || j < added.Count)
                 {
                     if (j == added.Count || (i < Terms.Length && string.CompareOrdinal(Terms[i].Text, added[j].Text) < 0))
                     {
                         lengths[k] = Lengths[i];
+                        letters[k] = Letters[i];
                         terms[k++] = Terms[i++];
                     }
                     else
                     {
                         lengths[k] = added[j].Text.Length;
+                        letters[k] = EditDistance.LettersOf(added[j].Text);
                         terms[k++] = added[j++];
                     }
                 }
-                return new Run(terms, lengths);
+                return new Run(terms, lengths, letters);
             }
         }
 
@@ -572,7 +575,8 @@ public sealed class PackageIndex
         {
             var view = Volatile.Read(ref _view);
             var next = ((char)(word[0] + 1)).ToString();
-            foreach (var (sorted, lengths) in new[] { view.Main, view.Recent })
+            var wordLetters = EditDistance.LettersOf(word);
+            foreach (var (sorted, lengths, letters) in new[] { view.Main, view.Recent })
             {
                 var end = LowerBound(sorted, next);
                 for (var i = LowerBound(sorted, word[..1]); i < end; i++)
@@ -580,6 +584,7 @@ public sealed class PackageIndex
                     var length = lengths[i];
                     // A term must keep more letters than it has edits (Lucene's fuzzy rule: "a" is not a typo of "xyz").
                     if (Math.Abs(length - word.Length) > edits || length <= edits) continue;
+                    if (!EditDistance.LettersWithin(wordLetters, letters[i], edits)) continue;
                     if (EditDistance.AtMost(word, sorted[i].Text, edits)) yield return Volatile.Read(ref sorted[i].Postings);
                 }
             }
@@ -886,6 +891,7 @@ internal static class EditDistance
     /// </summary>
     public static bool AtMost(string a, string b, int max)
     {
+        if (!LettersWithin(LettersOf(a), LettersOf(b), max)) return false;
         if (Math.Abs(a.Length - b.Length) > max) return false;
         if (a.Length > 64 || b.Length > 64) return Full(a, b) <= max;
         Span<int> before = stackalloc int[b.Length + 1];
@@ -912,6 +918,21 @@ internal static class EditDistance
         }
         return previous[b.Length] <= max;
     }
+
+    /// <summary>
+    /// The set of letters in <paramref name="text"/> as bits (a character <c>c</c> sets bit <c>c % 64</c>): the typo walk's
+    /// first, cheap test. One edit takes at most one letter out of the set and puts at most one in (a swap changes
+    /// nothing), so words <c>k</c> edits apart have sets that differ in at most <c>2k</c> bits, whichever letters share a bit.
+    /// </summary>
+    public static ulong LettersOf(string text)
+    {
+        ulong bits = 0;
+        foreach (var c in text) bits |= 1UL << (c & 63);
+        return bits;
+    }
+
+    /// <summary>False when two letter sets (<see cref="LettersOf"/>) prove their words more than <paramref name="max"/> edits apart.</summary>
+    public static bool LettersWithin(ulong a, ulong b, int max) => System.Numerics.BitOperations.PopCount(a ^ b) <= 2 * max;
 
     private static int Full(string a, string b)
     {
