@@ -225,7 +225,7 @@ public sealed class PackageIndex
                 collector.UseFacetCounts(EveryFacet(columns, count));
                 collector.AddEveryVisible(count);
             }
-            else if (filter.Ordinals().MinBy(o => _facetPackages.Exactly(FacetKey(o)).Length) is var ordinal and >= 0)
+            else if (filter.Ordinals().MinBy(o => _facetPackages.Exactly(FacetKey(o)).Count) is var ordinal and >= 0)
             {
                 // Only the packages of the filter's rarest value can pass it: walk those.
                 foreach (var slot in _facetPackages.Exactly(FacetKey(ordinal))) collector.Add(slot, 0);
@@ -363,7 +363,7 @@ public sealed class PackageIndex
         }
 
         /// <summary>Counts word <paramref name="word"/> (0-based) of the query for every slot of the postings, once per call.</summary>
-        public void Match(IEnumerable<int[]> postingsOfTerms, int word, float weight)
+        public void Match(IEnumerable<ArraySegment<int>> postingsOfTerms, int word, float weight)
         {
             var mark = ++_marks;
             foreach (var postings in postingsOfTerms)
@@ -478,7 +478,21 @@ public sealed class PackageIndex
         private sealed class Term(string text)
         {
             public readonly string Text = text;
-            public int[] Postings = [];
+            public Postings Postings = Postings.Empty;
+        }
+
+        /// <summary>
+        /// A term's slots: the first <see cref="Count"/> of <see cref="Buffer"/>, published together. Additions write
+        /// past the count into spare room (no reader reads there) and publish a longer count; a full buffer grows by
+        /// half, so a publish adding a package to a word that 50,000 packages have copies nothing, and a load copies
+        /// each posting a few times instead of once per chunk. Removals copy into a new buffer.
+        /// </summary>
+        private sealed class Postings(int[] buffer, int count)
+        {
+            public static readonly Postings Empty = new([], 0);
+            public readonly int[] Buffer = buffer;
+            public readonly int Count = count;
+            public ArraySegment<int> Slots => new(Buffer, 0, Count);
         }
 
         public void Set(string word, int slot, bool present)
@@ -501,24 +515,31 @@ public sealed class PackageIndex
         {
             foreach (var (term, changes) in _pending)
             {
-                int[] postings;
+                var current = term.Postings;
+                Postings postings;
                 if (changes.Removed == 0)
                 {
                     // Only additions (a first load, a new package): the slots are new to the term.
-                    postings = new int[term.Postings.Length + changes.Slots.Count];
-                    term.Postings.CopyTo(postings, 0);
-                    changes.Slots.CopyTo(postings, term.Postings.Length);
+                    var count = current.Count + changes.Slots.Count;
+                    var buffer = current.Buffer;
+                    if (count > buffer.Length)
+                    {
+                        buffer = new int[Math.Max(count, buffer.Length + buffer.Length / 2 + 4)];
+                        Array.Copy(current.Buffer, buffer, current.Count);
+                    }
+                    changes.Slots.CopyTo(buffer, current.Count);
+                    postings = new Postings(buffer, count);
                 }
                 else
                 {
                     var last = new Dictionary<int, bool>(changes.Slots.Count);
                     for (var i = 0; i < changes.Slots.Count; i++) last[changes.Slots[i]] = changes.Present[i];
-                    var kept = new List<int>(term.Postings.Length + changes.Slots.Count);
-                    foreach (var slot in term.Postings)
+                    var kept = new List<int>(current.Count + changes.Slots.Count);
+                    foreach (var slot in current.Slots)
                         if (!last.ContainsKey(slot)) kept.Add(slot);
                     foreach (var (slot, present) in last)
                         if (present) kept.Add(slot);
-                    postings = [.. kept];
+                    postings = new Postings([.. kept], kept.Count);
                 }
                 Volatile.Write(ref term.Postings, postings);
             }
@@ -537,13 +558,13 @@ public sealed class PackageIndex
         }
 
         /// <summary>The postings of exactly this term (empty when no package has it).</summary>
-        public int[] Exactly(string text)
+        public ArraySegment<int> Exactly(string text)
         {
             var view = Volatile.Read(ref _view);
             foreach (var sorted in new[] { view.Main.Terms, view.Recent.Terms })
             {
                 var i = LowerBound(sorted, text);
-                if (i < sorted.Length && sorted[i].Text == text) return Volatile.Read(ref sorted[i].Postings);
+                if (i < sorted.Length && sorted[i].Text == text) return Volatile.Read(ref sorted[i].Postings).Slots;
             }
             return [];
         }
@@ -553,17 +574,17 @@ public sealed class PackageIndex
             long bytes = 0;
             var view = Volatile.Read(ref _view);
             foreach (var term in view.Main.Terms.Concat(view.Recent.Terms))
-                bytes += 56 + 2L * term.Text.Length + 4L * Volatile.Read(ref term.Postings).Length;
+                bytes += 80 + 2L * term.Text.Length + 4L * Volatile.Read(ref term.Postings).Buffer.Length;
             return bytes;
         }
 
         /// <summary>The postings of every term starting with <paramref name="prefix"/>.</summary>
-        public IEnumerable<int[]> Prefixed(string prefix)
+        public IEnumerable<ArraySegment<int>> Prefixed(string prefix)
         {
             var view = Volatile.Read(ref _view);
             foreach (var sorted in new[] { view.Main.Terms, view.Recent.Terms })
                 for (var i = LowerBound(sorted, prefix); i < sorted.Length && sorted[i].Text.StartsWith(prefix, StringComparison.Ordinal); i++)
-                    yield return Volatile.Read(ref sorted[i].Postings);
+                    yield return Volatile.Read(ref sorted[i].Postings).Slots;
         }
 
         /// <summary>
@@ -571,7 +592,7 @@ public sealed class PackageIndex
         /// of neighbours of <paramref name="word"/> whose first letter is the word's (typos in the first letter are
         /// the rare ones, and the first letter narrows the walk to one range of the vocabulary).
         /// </summary>
-        public IEnumerable<int[]> WithinEdits(string word, int edits)
+        public IEnumerable<ArraySegment<int>> WithinEdits(string word, int edits)
         {
             var view = Volatile.Read(ref _view);
             var next = ((char)(word[0] + 1)).ToString();
@@ -585,7 +606,7 @@ public sealed class PackageIndex
                     // A term must keep more letters than it has edits (Lucene's fuzzy rule: "a" is not a typo of "xyz").
                     if (Math.Abs(length - word.Length) > edits || length <= edits) continue;
                     if (!EditDistance.LettersWithin(wordLetters, letters[i], edits)) continue;
-                    if (EditDistance.AtMost(word, sorted[i].Text, edits)) yield return Volatile.Read(ref sorted[i].Postings);
+                    if (EditDistance.AtMost(word, sorted[i].Text, edits)) yield return Volatile.Read(ref sorted[i].Postings).Slots;
                 }
             }
         }
