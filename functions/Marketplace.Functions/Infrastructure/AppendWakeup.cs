@@ -47,6 +47,7 @@ public sealed class AppendWakeup(IServiceProvider services, string schema, ILogg
     /// <summary>Wakes this instance's high-water agent; sticky, so a commit between two waits wakes the next one.</summary>
     public void Pulse()
     {
+        Interlocked.Increment(ref _commits);
         try
         {
             if (_signal.CurrentCount == 0) _signal.Release();
@@ -65,19 +66,41 @@ public sealed class AppendWakeup(IServiceProvider services, string schema, ILogg
     /// </summary>
     public TimeSpan MinimumInterval { get; init; } = TimeSpan.FromMilliseconds(50);
 
+    /// <summary>
+    /// The time between two wakes while commits come at <see cref="BusyCommitRate"/> or faster (counted between the last
+    /// two wakes). A round costs about the same for one event as for fifty, so under a write load fewer, larger rounds
+    /// leave the cores to the writers: publish at 16 went from 186–237 to 322–342 a second with 200 ms between wakes
+    /// instead of 50. A trickle of commits keeps the short interval and its short lag.
+    /// </summary>
+    public TimeSpan BusyInterval { get; init; } = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>Commits a second (between the last two wakes) from which <see cref="BusyInterval"/> applies.</summary>
+    public double BusyCommitRate { get; init; } = 150;
+
     private long _lastWake;
+    private long _commits;
+    private double _rate;
+
+    /// <summary>Commits a second between the last two wakes.</summary>
+    public double CommitRate => Volatile.Read(ref _rate);
 
     public async Task WaitAsync(TimeSpan timeout, CancellationToken token)
     {
         // The daemon runs here: hear the other instances' commits too.
         if (_listener is null)
             lock (_gate) _listener ??= Task.Run(() => ListenAsync(_stop.Token), CancellationToken.None);
+        var last = Interlocked.Read(ref _lastWake);
         if (await _signal.WaitAsync(timeout, token))
         {
-            var since = System.Diagnostics.Stopwatch.GetElapsedTime(Interlocked.Read(ref _lastWake));
-            if (since < MinimumInterval) await Task.Delay(MinimumInterval - since, token);
+            var interval = CommitRate >= BusyCommitRate ? BusyInterval : MinimumInterval;
+            var since = System.Diagnostics.Stopwatch.GetElapsedTime(last);
+            if (since < interval) await Task.Delay(interval - since, token);
         }
-        Interlocked.Exchange(ref _lastWake, System.Diagnostics.Stopwatch.GetTimestamp());
+        var now = System.Diagnostics.Stopwatch.GetTimestamp();
+        var cycle = last == 0 ? 0 : System.Diagnostics.Stopwatch.GetElapsedTime(last, now).TotalSeconds;
+        var commits = Interlocked.Exchange(ref _commits, 0);
+        Volatile.Write(ref _rate, cycle > 0 ? commits / cycle : 0);
+        Interlocked.Exchange(ref _lastWake, now);
     }
 
     /// <summary>One NOTIFY in flight at a time; commits while it is out are told by the next one.</summary>

@@ -25,6 +25,8 @@ public static class EventStore
         services.AddSingleton(sp => new AppendWakeup(sp, schema, sp.GetRequiredService<ILogger<AppendWakeup>>())
         {
             MinimumInterval = configuration.GetValue("Marten:WakeupInterval", TimeSpan.FromMilliseconds(50)),
+            BusyInterval = configuration.GetValue("Marten:BusyWakeupInterval", TimeSpan.FromMilliseconds(200)),
+            BusyCommitRate = configuration.GetValue("Marten:BusyCommitRate", 150.0),
             NotifiesOthers = settings.Daemon != DaemonMode.Solo,
         });
         var marten = services.AddMarten(sp =>

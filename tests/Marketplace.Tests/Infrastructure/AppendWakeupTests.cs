@@ -53,4 +53,36 @@ public sealed class AppendWakeupTests(NoDaemonWriterFixture fixture)
         Assert.True(second >= TimeSpan.FromMilliseconds(350), $"the second wake came {second.TotalMilliseconds:0} ms after the first");
         Assert.True(second < TimeSpan.FromSeconds(5), $"the second wake came {second.TotalMilliseconds:0} ms after the first");
     }
+
+    [Fact]
+    public async Task while_commits_come_fast_the_wakes_are_spaced_by_the_busy_interval_and_a_trickle_wakes_at_once()
+    {
+        using var wakeup = new AppendWakeup(fixture.Host.Services, "wakeup_" + Guid.NewGuid().ToString("n")[..8],
+            NullLogger<AppendWakeup>.Instance)
+        {
+            MinimumInterval = TimeSpan.Zero,
+            BusyInterval = TimeSpan.FromMilliseconds(400),
+            BusyCommitRate = 100,
+        };
+        await wakeup.WaitAsync(TimeSpan.FromSeconds(10), CancellationToken.None); // the listener's first wake
+
+        // A burst: a hundred commits, then the wake that takes them (no interval yet: nothing counted before it).
+        for (var i = 0; i < 100; i++) wakeup.Pulse();
+        await wakeup.WaitAsync(TimeSpan.FromSeconds(10), CancellationToken.None);
+        Assert.True(wakeup.CommitRate >= 100, $"{wakeup.CommitRate:0} commits/s counted for a burst of 100");
+
+        // Busy: the next commit waits for the busy interval.
+        var clock = Stopwatch.StartNew();
+        wakeup.Pulse();
+        await wakeup.WaitAsync(TimeSpan.FromSeconds(10), CancellationToken.None);
+        var busy = clock.Elapsed;
+        Assert.True(busy >= TimeSpan.FromMilliseconds(350), $"a commit while busy woke the daemon after {busy.TotalMilliseconds:0} ms");
+
+        // One commit in those 400 ms is a trickle: the next one wakes it at once.
+        Assert.True(wakeup.CommitRate < 100, $"{wakeup.CommitRate:0} commits/s counted for one commit in 400 ms");
+        clock.Restart();
+        wakeup.Pulse();
+        await wakeup.WaitAsync(TimeSpan.FromSeconds(10), CancellationToken.None);
+        Assert.True(clock.Elapsed < TimeSpan.FromMilliseconds(200), $"a commit after a quiet spell woke the daemon after {clock.Elapsed.TotalMilliseconds:0} ms");
+    }
 }
