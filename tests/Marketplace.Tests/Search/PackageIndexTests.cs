@@ -121,6 +121,23 @@ public sealed class PackageIndexTests
         Assert.Equal(within, EditDistance.AtMost(a, b, edits));
 
     [Fact]
+    public void a_batch_that_adds_a_word_then_takes_it_back_then_gives_it_to_another_package_ends_as_the_last_row_says()
+    {
+        var index = new PackageIndex();
+        index.Apply([Row("kept", "alpha words here")]);
+        // One batch: "first" gains alpha, loses it to its next version, and "second" gains it; "kept" is untouched.
+        index.Apply([Row("first", "alpha beta"), Row("first", "beta gamma"), Row("second", "alpha delta")]);
+
+        Assert.Equal(["kept", "second"], Names(Search(index, "alpha")).Order());
+        Assert.Equal(["first"], Names(Search(index, "gamma")));
+        Assert.Equal(["first"], Names(Search(index, "beta")));
+
+        // The next batch appends to the postings the first one left (spare room past their published count).
+        index.Apply([Row("third", "alpha")]);
+        Assert.Equal(["kept", "second", "third"], Names(Search(index, "alpha")).Order());
+    }
+
+    [Fact]
     public void the_letter_set_test_never_rejects_words_within_the_edits()
     {
         // Letters 64 apart share a bit ('a' and '!'): collisions may only weaken the test, never reject a true match.

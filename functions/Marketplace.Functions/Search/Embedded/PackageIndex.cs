@@ -420,7 +420,8 @@ public sealed class PackageIndex
     private sealed class Vocabulary
     {
         private readonly Dictionary<string, Term> _terms = new(StringComparer.Ordinal);
-        private readonly Dictionary<Term, Changes> _pending = [];
+        /// <summary>The terms this commit changes (writer only).</summary>
+        private readonly List<Term> _changed = [];
         private readonly List<Term> _added = [];
         private View _view = View.Empty;
 
@@ -472,13 +473,22 @@ public sealed class PackageIndex
         {
             public readonly List<int> Slots = [];
             public readonly List<bool> Present = [];
-            public int Removed;
         }
 
         private sealed class Term(string text)
         {
             public readonly string Text = text;
             public Postings Postings = Postings.Empty;
+
+            /// <summary>
+            /// Writer only: the commit's additions, in <see cref="Staged"/> past the published count (the published
+            /// buffer itself while it has room: no reader reads there), up to <see cref="StagedCount"/>.
+            /// </summary>
+            public int[]? Staged;
+            public int StagedCount;
+
+            /// <summary>Writer only: the commit's changes in order once one of them is a removal.</summary>
+            public Changes? Pending;
         }
 
         /// <summary>
@@ -504,34 +514,51 @@ public sealed class PackageIndex
                 _terms[word] = term;
                 _added.Add(term);
             }
-            if (!_pending.TryGetValue(term, out var changes)) _pending[term] = changes = new Changes();
+            if (present && term.Pending is null)
+            {
+                // An addition (a load, a new package): appended past the published count, published by Commit.
+                if (term.Staged is null)
+                {
+                    (term.Staged, term.StagedCount) = (term.Postings.Buffer, term.Postings.Count);
+                    _changed.Add(term);
+                }
+                if (term.StagedCount == term.Staged.Length)
+                {
+                    var grown = new int[term.Staged.Length + term.Staged.Length / 2 + 4];
+                    Array.Copy(term.Staged, grown, term.StagedCount);
+                    term.Staged = grown;
+                }
+                term.Staged[term.StagedCount++] = slot;
+                return;
+            }
+            if (term.Pending is not { } changes)
+            {
+                term.Pending = changes = new Changes();
+                if (term.Staged is null) _changed.Add(term);
+                else
+                {
+                    // A removal after additions in the same commit: all of them go in order through the general path.
+                    for (var i = term.Postings.Count; i < term.StagedCount; i++)
+                    {
+                        changes.Slots.Add(term.Staged[i]);
+                        changes.Present.Add(true);
+                    }
+                    term.Staged = null;
+                }
+            }
             changes.Slots.Add(slot);
             changes.Present.Add(present);
-            if (!present) changes.Removed++;
         }
 
         /// <summary>Publishes the recorded changes.</summary>
         public void Commit()
         {
-            foreach (var (term, changes) in _pending)
+            foreach (var term in _changed)
             {
-                var current = term.Postings;
                 Postings postings;
-                if (changes.Removed == 0)
+                if (term.Pending is { } changes)
                 {
-                    // Only additions (a first load, a new package): the slots are new to the term.
-                    var count = current.Count + changes.Slots.Count;
-                    var buffer = current.Buffer;
-                    if (count > buffer.Length)
-                    {
-                        buffer = new int[Math.Max(count, buffer.Length + buffer.Length / 2 + 4)];
-                        Array.Copy(current.Buffer, buffer, current.Count);
-                    }
-                    changes.Slots.CopyTo(buffer, current.Count);
-                    postings = new Postings(buffer, count);
-                }
-                else
-                {
+                    var current = term.Postings;
                     var last = new Dictionary<int, bool>(changes.Slots.Count);
                     for (var i = 0; i < changes.Slots.Count; i++) last[changes.Slots[i]] = changes.Present[i];
                     var kept = new List<int>(current.Count + changes.Slots.Count);
@@ -541,9 +568,14 @@ public sealed class PackageIndex
                         if (present) kept.Add(slot);
                     postings = new Postings([.. kept], kept.Count);
                 }
+                else
+                {
+                    postings = new Postings(term.Staged!, term.StagedCount);
+                }
+                (term.Staged, term.StagedCount, term.Pending) = (null, 0, null);
                 Volatile.Write(ref term.Postings, postings);
             }
-            _pending.Clear();
+            _changed.Clear();
             if (_added.Count > 0)
             {
                 _added.Sort((a, b) => string.CompareOrdinal(a.Text, b.Text));
