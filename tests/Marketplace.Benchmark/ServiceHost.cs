@@ -172,7 +172,8 @@ internal sealed class ServiceHost : IDisposable
             {
                 last = e.Message;
             }
-            await Task.Delay(250, ct);
+            // Often enough not to add to a start-up it measures (a 250 ms poll once made 4.9 s read as 5.1).
+            await Task.Delay(20, ct);
         }
         throw new TimeoutException($"GET /health/ready did not answer 200 within {timeout.TotalSeconds:0} s (last: {last}).");
     }
