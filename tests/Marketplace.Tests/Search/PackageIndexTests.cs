@@ -138,7 +138,7 @@ public sealed class PackageIndexTests
     }
 
     [Fact]
-    public void the_letter_set_test_never_rejects_words_within_the_edits()
+    public void the_bounded_distance_agrees_with_the_full_one_and_the_letter_set_test_never_rejects_words_within_the_edits()
     {
         // Letters 64 apart share a bit ('a' and '!'): collisions may only weaken the test, never reject a true match.
         const string alphabet = "abcdeAB!\"#-";
@@ -163,25 +163,15 @@ public sealed class PackageIndexTests
             var b = a;
             for (var e = random.Next(4); e > 0; e--) b = Edit(b);
             var edits = random.Next(3);
-            var expected = OptimalStringAlignment(a, b) <= edits;
+            var expected = EditDistance.Full(a, b) <= edits;
             if (expected) within++;
             Assert.True(expected == EditDistance.AtMost(a, b, edits), $"'{a}' and '{b}' within {edits} edits: expected {expected}");
+            // The typo walk tests letter sets before the distance: they must let every pair within the edits through.
+            if (expected)
+                Assert.True(EditDistance.LettersWithin(EditDistance.LettersOf(a), EditDistance.LettersOf(b), edits),
+                    $"the letter sets of '{a}' and '{b}' rejected a pair {edits} edits apart");
         }
         Assert.InRange(within, 5_000, 15_000); // both answers well represented
-    }
-
-    private static int OptimalStringAlignment(string a, string b)
-    {
-        var d = new int[a.Length + 1, b.Length + 1];
-        for (var i = 0; i <= a.Length; i++) d[i, 0] = i;
-        for (var j = 0; j <= b.Length; j++) d[0, j] = j;
-        for (var i = 1; i <= a.Length; i++)
-            for (var j = 1; j <= b.Length; j++)
-            {
-                d[i, j] = Math.Min(Math.Min(d[i - 1, j] + 1, d[i, j - 1] + 1), d[i - 1, j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1));
-                if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) d[i, j] = Math.Min(d[i, j], d[i - 2, j - 2] + 1);
-            }
-        return d[a.Length, b.Length];
     }
 
     [Fact]

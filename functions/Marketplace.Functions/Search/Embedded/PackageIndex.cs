@@ -944,7 +944,6 @@ internal static class EditDistance
     /// </summary>
     public static bool AtMost(string a, string b, int max)
     {
-        if (!LettersWithin(LettersOf(a), LettersOf(b), max)) return false;
         if (Math.Abs(a.Length - b.Length) > max) return false;
         if (a.Length > 64 || b.Length > 64) return Full(a, b) <= max;
         Span<int> before = stackalloc int[b.Length + 1];
@@ -987,7 +986,8 @@ internal static class EditDistance
     /// <summary>False when two letter sets (<see cref="LettersOf"/>) prove their words more than <paramref name="max"/> edits apart.</summary>
     public static bool LettersWithin(ulong a, ulong b, int max) => System.Numerics.BitOperations.PopCount(a ^ b) <= 2 * max;
 
-    private static int Full(string a, string b)
+    /// <summary>The optimal-string-alignment distance over the whole matrix: what <see cref="AtMost"/> answers within a bound.</summary>
+    public static int Full(string a, string b)
     {
         var d = new int[a.Length + 1, b.Length + 1];
         for (var i = 0; i <= a.Length; i++) d[i, 0] = i;
