@@ -14,4 +14,13 @@ public sealed class RuntimeSettingsTests
         Assert.Equal(0, properties.GetProperty("System.Threading.ThreadPool.UnfairSemaphoreSpinLimit").GetInt32());
         Assert.True(properties.GetProperty("System.GC.Server").GetBoolean());
     }
+
+    [Fact]
+    public void the_service_tiers_its_code_up_without_an_instrumented_pass()
+    {
+        var path = Path.Combine(AppContext.BaseDirectory, "Marketplace.Functions.runtimeconfig.json");
+        using var config = JsonDocument.Parse(File.ReadAllText(path));
+        var properties = config.RootElement.GetProperty("runtimeOptions").GetProperty("configProperties");
+        Assert.False(properties.GetProperty("System.Runtime.TieredPGO").GetBoolean());
+    }
 }
