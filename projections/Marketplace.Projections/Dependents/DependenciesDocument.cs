@@ -38,6 +38,10 @@ public sealed partial class DependenciesProjection : MultiStreamProjection<Depen
         Identity<PackagePublished>(e => e.Name);
         Identity<VersionYanked>(e => e.Name);
         Identity<VersionUnyanked>(e => e.Name);
+        // Named again as the types to load: Identity alone leaves the daemon reading the whole log for this projection.
+        IncludeType<PackagePublished>();
+        IncludeType<VersionYanked>();
+        IncludeType<VersionUnyanked>();
     }
 
     public override DependenciesDocument? Evolve(DependenciesDocument? doc, string id, IEvent e)

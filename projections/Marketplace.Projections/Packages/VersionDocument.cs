@@ -35,6 +35,10 @@ public sealed partial class VersionDocumentProjection : MultiStreamProjection<Ve
     {
         Name = "VersionDocument";
         Identity<IVersionEvent>(e => VersionDocument.IdOf(e.Name, e.VersionKey));
+        // Named one by one so the daemon loads only these (see PackageDocumentProjection).
+        IncludeType<PackagePublished>();
+        IncludeType<VersionYanked>();
+        IncludeType<VersionUnyanked>();
     }
 
     public override VersionDocument? Evolve(VersionDocument? doc, string id, IEvent e)
