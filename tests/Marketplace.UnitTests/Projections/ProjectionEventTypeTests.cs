@@ -1,11 +1,7 @@
 using JasperFx.Events.Projections;
+using Marketplace.Packages;
 using Marketplace.Projections;
 using Marten;
-using Marketplace.Packages;
-using Marketplace.Projections.Dependents;
-using Marketplace.Projections.Downloads;
-using Marketplace.Projections.Packages;
-using Marketplace.Projections.Search;
 
 namespace Marketplace.UnitTests.Projections;
 
@@ -34,7 +30,7 @@ public class ProjectionEventTypeTests
 
     public static TheoryData<string> Projections => new(Names);
 
-    private static EventFilterable Build(string name) => Registered.Value[name];
+    private static List<Type> Declared(string name) => Registered.Value[name].IncludedEventTypes;
 
     private static IEnumerable<Type> Concrete<TInterface>() =>
         typeof(IPackageEvent).Assembly.GetTypes().Where(t => t is { IsClass: true, IsAbstract: false } && typeof(TInterface).IsAssignableFrom(t));
@@ -47,7 +43,7 @@ public class ProjectionEventTypeTests
     [MemberData(nameof(Projections))]
     public void every_declared_event_type_is_concrete_so_the_daemon_filters_in_sql(string name)
     {
-        var types = Build(name).IncludedEventTypes;
+        var types = Declared(name);
         Assert.NotEmpty(types);
         Assert.All(types, t => Assert.False(t.IsInterface || t.IsAbstract, $"{name} declares {t.Name}"));
     }
@@ -55,14 +51,14 @@ public class ProjectionEventTypeTests
     [Fact]
     public void the_package_document_takes_every_package_event()
     {
-        var types = Build("PackageDocument").IncludedEventTypes;
+        var types = Declared("PackageDocument");
         Assert.All(Concrete<IPackageEvent>(), t => Assert.Contains(t, types));
     }
 
     [Fact]
     public void the_version_document_takes_every_version_event()
     {
-        var types = Build("VersionDocument").IncludedEventTypes;
+        var types = Declared("VersionDocument");
         Assert.All(Concrete<IVersionEvent>(), t => Assert.Contains(t, types));
         Assert.DoesNotContain(typeof(OwnerAdded), types);
     }
