@@ -1,5 +1,6 @@
 using System.Text.Json.Serialization;
 using Marketplace.Signing;
+using Marketplace.TrustedPublishing;
 
 namespace Marketplace.Packages;
 
@@ -50,3 +51,21 @@ public sealed record VersionUnyanked(string Name, string VersionKey, string KeyI
 public sealed record OwnerAdded(string Name, string KeyId, string PublicKey, string AddedBy, DateTimeOffset AddedAt) : IPackageEvent;
 
 public sealed record OwnerRemoved(string Name, string KeyId, string RemovedBy, DateTimeOffset RemovedAt) : IPackageEvent;
+
+/// <summary>
+/// The concrete types behind <see cref="IPackageEvent"/> and <see cref="IVersionEvent"/>, for projections to declare
+/// what they load: Marten filters a projection's events by type in SQL only when every declared type is concrete.
+/// </summary>
+public static class PackageEventTypes
+{
+    /// <summary>Every event of a package stream.</summary>
+    public static readonly IReadOnlyList<Type> All =
+    [
+        typeof(PackagePublished), typeof(VersionYanked), typeof(VersionUnyanked), typeof(OwnerAdded), typeof(OwnerRemoved),
+        typeof(TrustedPublisherAdded), typeof(TrustedPublisherRemoved), typeof(TrustedPublishingRequirementSet),
+        typeof(PublisherCertificateIssued),
+    ];
+
+    /// <summary>The events about one version.</summary>
+    public static readonly IReadOnlyList<Type> OfVersions = [typeof(PackagePublished), typeof(VersionYanked), typeof(VersionUnyanked)];
+}

@@ -38,10 +38,8 @@ public sealed partial class DependenciesProjection : MultiStreamProjection<Depen
         Identity<PackagePublished>(e => e.Name);
         Identity<VersionYanked>(e => e.Name);
         Identity<VersionUnyanked>(e => e.Name);
-        // Named again as the types to load: Identity alone leaves the daemon reading the whole log for this projection.
-        IncludeType<PackagePublished>();
-        IncludeType<VersionYanked>();
-        IncludeType<VersionUnyanked>();
+        // Identities alone leave the daemon reading the whole log for this projection: the types to load, declared.
+        foreach (var type in PackageEventTypes.OfVersions) IncludeType(type);
     }
 
     public override DependenciesDocument? Evolve(DependenciesDocument? doc, string id, IEvent e)

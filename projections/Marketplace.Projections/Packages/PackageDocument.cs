@@ -55,17 +55,9 @@ public sealed partial class PackageDocumentProjection : MultiStreamProjection<Pa
     {
         Name = "PackageDocument";
         Identity<IPackageEvent>(e => e.Name);
-        // The event types, named one by one: without them Marten's daemon loads every event of the log for this
-        // projection (downloads too) and drops what it does not want in memory (an interface does not filter either).
-        IncludeType<PackagePublished>();
-        IncludeType<VersionYanked>();
-        IncludeType<VersionUnyanked>();
-        IncludeType<OwnerAdded>();
-        IncludeType<OwnerRemoved>();
-        IncludeType<TrustedPublisherAdded>();
-        IncludeType<TrustedPublisherRemoved>();
-        IncludeType<TrustedPublishingRequirementSet>();
-        IncludeType<PublisherCertificateIssued>();
+        // The concrete types too: with only the interface, Marten's daemon loads every event of the log for this
+        // projection (downloads included) and drops what it does not want in memory.
+        foreach (var type in PackageEventTypes.All) IncludeType(type);
     }
 
     public override PackageDocument? Evolve(PackageDocument? doc, string id, IEvent e)

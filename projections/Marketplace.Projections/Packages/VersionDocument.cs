@@ -35,10 +35,8 @@ public sealed partial class VersionDocumentProjection : MultiStreamProjection<Ve
     {
         Name = "VersionDocument";
         Identity<IVersionEvent>(e => VersionDocument.IdOf(e.Name, e.VersionKey));
-        // Named one by one so the daemon loads only these (see PackageDocumentProjection).
-        IncludeType<PackagePublished>();
-        IncludeType<VersionYanked>();
-        IncludeType<VersionUnyanked>();
+        // The concrete types, so the daemon loads only these (see PackageDocumentProjection).
+        foreach (var type in PackageEventTypes.OfVersions) IncludeType(type);
     }
 
     public override VersionDocument? Evolve(VersionDocument? doc, string id, IEvent e)

@@ -49,6 +49,13 @@ public class ProjectionEventTypeTests
     }
 
     [Fact]
+    public void the_lists_of_package_and_version_events_are_complete()
+    {
+        Assert.Equal(Concrete<IPackageEvent>().OrderBy(t => t.Name), PackageEventTypes.All.OrderBy(t => t.Name));
+        Assert.Equal(Concrete<IVersionEvent>().OrderBy(t => t.Name), PackageEventTypes.OfVersions.OrderBy(t => t.Name));
+    }
+
+    [Fact]
     public void the_package_document_takes_every_package_event()
     {
         var types = Declared("PackageDocument");
@@ -61,5 +68,12 @@ public class ProjectionEventTypeTests
         var types = Declared("VersionDocument");
         Assert.All(Concrete<IVersionEvent>(), t => Assert.Contains(t, types));
         Assert.DoesNotContain(typeof(OwnerAdded), types);
+    }
+
+    [Fact]
+    public void the_dependencies_take_every_version_event()
+    {
+        var types = Declared("Dependencies");
+        Assert.All(Concrete<IVersionEvent>(), t => Assert.Contains(t, types));
     }
 }
