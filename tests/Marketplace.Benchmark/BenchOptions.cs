@@ -47,8 +47,11 @@ internal sealed class BenchOptions
           --peer-pid PID              the peer's process, for its CPU and memory (optional)
           --baseline DIR              the peer: another checkout of this repository (e.g. the previous commit),
                                       built and started on --port + 1 with its own schema and blob folder
-          --shapes a,b                the peer phase's shapes, of publish, get, download, search (default all; the reads
-                                      need publishes: with publish left out they are skipped)
+          --shapes a,b                the peer phase's shapes, of publish, get, download, search, lag (default all; the
+                                      reads need publishes: with publish left out they are skipped). lag: ours only,
+                                      publish → readable and → searchable (--lag-rate new packages per second for
+                                      --seconds) while our download load (its highest concurrency), then our publish
+                                      load, runs
           --blob-bytes N              blob size of the peer phase's publishes, both sides (default 10240)
           --read-packages N           packages the peer phase's reads spread over, per side (default 1000)
           --help                      this text
@@ -96,7 +99,7 @@ internal sealed class BenchOptions
     public int[] PeerGetConcurrency { get; private set; } = [32];
     public int[] PeerDownloadConcurrency { get; private set; } = [64];
     public int[] PeerSearchConcurrency { get; private set; } = [8];
-    public IReadOnlySet<string> PeerShapes { get; private set; } = new HashSet<string>(["publish", "get", "download", "search"]);
+    public IReadOnlySet<string> PeerShapes { get; private set; } = new HashSet<string>(["publish", "get", "download", "search", "lag"]);
     public bool NoBuild { get; private set; }
     public bool KeepSchema { get; private set; }
     public Dictionary<string, string> ServiceEnvironment { get; } = new(StringComparer.Ordinal);
@@ -150,8 +153,8 @@ internal sealed class BenchOptions
                 case "--baseline": o.Baseline = Value(); break;
                 case "--shapes":
                     var shapes = Value().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet();
-                    if (shapes.Count == 0 || shapes.Any(x => x is not ("publish" or "get" or "download" or "search")))
-                        throw new ArgumentException("--shapes is a list of publish, get, download, search.");
+                    if (shapes.Count == 0 || shapes.Any(x => x is not ("publish" or "get" or "download" or "search" or "lag")))
+                        throw new ArgumentException("--shapes is a list of publish, get, download, search, lag.");
                     o.PeerShapes = shapes;
                     break;
                 case "--blob-bytes": o.BlobBytes = PositiveInt(arg, Value()); break;
