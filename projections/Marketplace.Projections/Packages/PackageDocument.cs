@@ -19,6 +19,11 @@ public sealed class PackageDocument
     public bool RequireTrustedPublishing { get; set; }
     /// <summary>The CI workflows owners named, with who named them and when.</summary>
     public List<PackageTrustedPublisher> TrustedPublishers { get; set; } = [];
+    /// <summary>
+    /// The version of the package stream this document has applied: a read that finds the stream further on folds the
+    /// stream itself instead of answering from a document the daemon has not caught up (<c>ReadModels.PackageAsync</c>).
+    /// </summary>
+    public long StreamVersion { get; set; }
 
     /// <summary>
     /// Highest non-yanked stable version; if there is none, the highest non-yanked pre-release. Expects
@@ -62,8 +67,18 @@ public sealed partial class PackageDocumentProjection : MultiStreamProjection<Pa
 
     public override PackageDocument? Evolve(PackageDocument? doc, string id, IEvent e)
     {
-        doc ??= new PackageDocument { Id = id, DisplayName = id, CreatedAt = e.Timestamp };
         ProjectionMetrics.Applied(Name, e);
+        return Fold(doc, id, e);
+    }
+
+    /// <summary>
+    /// The fold itself, without the projection's metrics: what the daemon applies, and what a read folds from the package
+    /// stream when the document is behind it (<c>ReadModels.PackageAsync</c>) — one fold, so the two give the same document.
+    /// </summary>
+    public static PackageDocument Fold(PackageDocument? doc, string id, IEvent e)
+    {
+        doc ??= new PackageDocument { Id = id, DisplayName = id, CreatedAt = e.Timestamp };
+        doc.StreamVersion = Math.Max(doc.StreamVersion, e.Version);
         switch (e.Data)
         {
             case OwnerAdded added:

@@ -33,7 +33,7 @@ public sealed class ProjectionCatchUpScenarios(ProjectionsFunctionFixture fixtur
     public async Task a_read_model_appears_only_after_the_scheduled_catch_up()
     {
         var published = await Host.PublishedPackage();
-        await Host.GetJson($"/v1/packages/{published.Name}", 404);
+        await NotProjectedYet(published.Name);
 
         var summary = await PostJson(ProjectionCatchUp.Path, ScheduledEvent);
 
@@ -51,17 +51,71 @@ public sealed class ProjectionCatchUpScenarios(ProjectionsFunctionFixture fixtur
     }
 
     [Fact]
+    public async Task a_version_is_readable_as_soon_as_it_is_published_and_reads_the_same_once_projected()
+    {
+        var published = await Host.PublishedPackage();
+        var yanked = await Host.PublishedPackage(published.Name, "1.1.0", published.Owner);
+        await Host.Scenario(s =>
+        {
+            s.Post.Json(Support.Packages.YankBody(published.Owner, "yank", published.Name, "1.1.0", "broken build")).ToUrl($"/v1/packages/{published.Name}/1.1.0/yank");
+            s.StatusCodeShouldBe(200);
+        });
+        // No daemon here and no catch-up yet: the documents do not exist, the package and its versions are read from the log.
+        var packageBefore = await Host.GetJson($"/v1/packages/{published.Name}");
+        Assert.Equal(["1.0.0", "1.1.0"], packageBefore.GetProperty("versions").EnumerateArray().Select(v => v.GetProperty("version").GetString()));
+        Assert.Equal("1.0.0", packageBefore.GetProperty("latest").GetString());
+        var before = await Host.GetJson($"/v1/packages/{published.Name}/1.0.0");
+        Assert.Equal(published.Sha256, before.GetProperty("sha256").GetString());
+        Assert.False(before.GetProperty("searchVisible").GetBoolean());
+        var yankedBefore = await Host.GetJson($"/v1/packages/{published.Name}/1.1.0");
+        Assert.True(yankedBefore.GetProperty("yanked").GetBoolean());
+        Assert.Equal("broken build", yankedBefore.GetProperty("yankedReason").GetString());
+        await Host.GetJson($"/v1/packages/{published.Name}/9.9.9", 404);
+        await Host.GetJson($"/v1/packages/never-published-{Guid.NewGuid():n}"[..40] + "/1.0.0", 404);
+
+        await PostJson(ProjectionCatchUp.Path, ScheduledEvent);
+
+        // The projected documents answer the same, field for field; only searchVisible has moved on.
+        foreach (var (version, answer) in new[] { ("1.0.0", before), ("1.1.0", yankedBefore) })
+        {
+            var after = await Host.GetJson($"/v1/packages/{published.Name}/{version}");
+            Assert.True(after.GetProperty("searchVisible").GetBoolean());
+            Assert.Equal(Without(answer, "searchVisible"), Without(after, "searchVisible"));
+        }
+        Assert.Equal(yanked.Sha256, (await Host.GetJson($"/v1/packages/{published.Name}/1.1.0")).GetProperty("sha256").GetString());
+        Assert.Equal(packageBefore.GetRawText(), (await Host.GetJson($"/v1/packages/{published.Name}")).GetRawText());
+
+        // A document behind its stream (a version published since the catch-up) is not answered: the stream is folded.
+        await Host.PublishedPackage(published.Name, "1.2.0", published.Owner);
+        var behind = await Host.GetJson($"/v1/packages/{published.Name}");
+        Assert.Equal("1.2.0", behind.GetProperty("latest").GetString());
+        await PostJson(ProjectionCatchUp.Path, ScheduledEvent);
+        Assert.Equal(behind.GetRawText(), (await Host.GetJson($"/v1/packages/{published.Name}")).GetRawText());
+    }
+
+    /// <summary>No catch-up has applied the package yet: it is readable (folded from the log) but not in search.</summary>
+    private async Task NotProjectedYet(string name)
+    {
+        Assert.False((await Host.GetJson($"/v1/packages/{name}/1.0.0")).GetProperty("searchVisible").GetBoolean());
+        var hits = (await Host.GetJson($"/v1/search?q={name}")).GetProperty("hits").EnumerateArray();
+        Assert.DoesNotContain(hits, h => h.GetProperty("name").GetString() == name);
+    }
+
+    private static string Without(JsonElement answer, string property) =>
+        string.Join(",", answer.EnumerateObject().Where(p => p.Name != property).Select(p => p.Name + "=" + p.Value.GetRawText()));
+
+    [Fact]
     public async Task the_azure_worker_timer_entry_catches_up_without_any_route()
     {
         var published = await Host.PublishedPackage();
-        await Host.GetJson($"/v1/packages/{published.Name}", 404);
+        await NotProjectedYet(published.Name);
 
         // What the worker's Projections timer calls: no HTTP route, no custom-handler payload.
         var summary = await ProjectionCatchUp.CatchUpAndDispatchAsync(Host.Services, "azure-timer", CancellationToken.None);
 
         Assert.True(summary.CaughtUp);
         Assert.Equal("azure-timer", summary.Trigger);
-        await Host.GetJson($"/v1/packages/{published.Name}");
+        Assert.True((await Host.GetJson($"/v1/packages/{published.Name}/1.0.0")).GetProperty("searchVisible").GetBoolean());
         // The custom handler's timer path is no route of the app any more.
         await Host.Scenario(s =>
         {
@@ -141,8 +195,8 @@ public sealed class HttpFunctionScenarios(HttpFunctionFixture fixture)
         // Readiness lists the bucket: still ready once it holds more than one blob.
         var ready = await Host.GetJson("/health/ready");
         Assert.Equal("ready", ready.GetProperty("status").GetString());
-        // No daemon here: the read model waits for the projections function.
-        await Host.GetJson($"/v1/packages/{published.Name}", 404);
+        // No daemon here: search waits for the projections function (the version itself is read from the log).
+        Assert.False((await Host.GetJson($"/v1/packages/{published.Name}/{published.Version}")).GetProperty("searchVisible").GetBoolean());
     }
 }
 

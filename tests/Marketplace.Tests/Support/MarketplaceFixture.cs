@@ -129,6 +129,12 @@ public sealed class CachedReadsFixture() : MarketplaceFixture(HostProfile.Defaul
 [CollectionDefinition("cached reads")]
 public sealed class CachedReadsCollection : ICollectionFixture<CachedReadsFixture>;
 
+/// <summary>The read cache on for ten minutes and no daemon: only the host's own commits can make cached reads fresh.</summary>
+public sealed class CachedReadsNoDaemonFixture() : MarketplaceFixture(HostProfile.Default with { Daemon = false, CacheFor = TimeSpan.FromMinutes(10) });
+
+[CollectionDefinition("cached reads, no daemon")]
+public sealed class CachedReadsNoDaemonCollection : ICollectionFixture<CachedReadsNoDaemonFixture>;
+
 [CollectionDefinition("file store")]
 public sealed class FileStoreCollection : ICollectionFixture<FileStoreFixture>;
 

@@ -26,3 +26,26 @@ public sealed class CachedReads(CachedReadsFixture fixture)
         Assert.True((await fixture.Host.GetJson($"/v1/packages/{p.Name}/{p.Version}")).GetProperty("yanked").GetBoolean());
     }
 }
+
+[Collection("cached reads, no daemon")]
+public sealed class CachedReadsBeforeProjection(CachedReadsNoDaemonFixture fixture)
+{
+    [Fact]
+    public async Task a_publish_or_yank_is_read_at_once_even_where_the_old_answer_was_cached()
+    {
+        var p = await fixture.Host.PublishedPackage();
+        // No daemon: no document will ever be projected here; the answers are folded from the package stream.
+        var first = await fixture.Host.GetJson($"/v1/packages/{p.Name}");
+        Assert.Equal(1, first.GetProperty("versions").GetArrayLength());
+        Assert.False((await fixture.Host.GetJson($"/v1/packages/{p.Name}/{p.Version}")).GetProperty("yanked").GetBoolean());
+
+        await fixture.Host.PublishedPackage(p.Name, "1.1.0", p.Owner);
+        await fixture.Host.Scenario(s => { s.Post.Json(YankBody(p.Owner, "yank", p.Name, p.Version)).ToUrl($"/v1/packages/{p.Name}/{p.Version}/yank"); s.StatusCodeShouldBe(200); });
+
+        // The package's answer was cached for ten minutes; the host's own commits dropped it.
+        var after = await fixture.Host.GetJson($"/v1/packages/{p.Name}");
+        Assert.Equal(2, after.GetProperty("versions").GetArrayLength());
+        Assert.Equal("1.1.0", after.GetProperty("latest").GetString());
+        Assert.True((await fixture.Host.GetJson($"/v1/packages/{p.Name}/{p.Version}")).GetProperty("yanked").GetBoolean());
+    }
+}
