@@ -67,8 +67,7 @@ public static class ReadEndpoints
         if (!SemanticVersion.Parse(version).TryGet(out var semver, out var versionError)) return versionError.ToProblem();
         var id = VersionDocument.IdOf(normalized, semver.Key);
         var json = await Cached(cache, options, ReadCacheInvalidation.VersionKey(id), async () =>
-            (await models.VersionAsync(store, normalized, semver.Key, ct) ?? await models.VersionFromLogAsync(store, normalized, semver.Key, ct))
-                is var (d, downloads, searchVisible)
+            await models.VersionAsync(store, normalized, semver.Key, ct) is var (d, downloads, searchVisible)
                 ? new VersionResponse(d.Name, d.Version, d.Manifest, d.Sha256, d.Size, d.Yanked, d.YankedReason, downloads, d.PublishedAt,
                     d.KeyId, d.PublicKey, d.Envelope, searchVisible, d.Provenance, d.Certificate)
                 : null,

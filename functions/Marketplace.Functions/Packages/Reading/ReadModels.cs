@@ -9,98 +9,73 @@ using Marten;
 namespace Marketplace.Functions.Packages.Reading;
 
 /// <summary>
-/// Loads a read model and its download total in one round trip: the document from its Marten table, the total
-/// from the download counters, joined in SQL and returned as one JSON value.
+/// Loads a read model with its download total (and, for a version, how far search has applied the log) in one round
+/// trip: one row whether or not the document exists, the document, the total from the download counters, and for a
+/// package the version its stream is at. Where the daemon has not caught up with the package stream yet — no document,
+/// or a package document whose <see cref="PackageDocument.StreamVersion"/> is behind the stream — the stream is read
+/// back and folded by the projection's own fold (<see cref="PackageDocumentProjection.Fold"/>,
+/// <see cref="VersionDocumentProjection.Fold"/>) over the events as stored: the document the daemon will write. A
+/// publish, yank or owner change is thus readable as soon as it is answered, whatever the daemon's lag (250–500 ms at
+/// p99 under a publish or download load).
 /// </summary>
 public sealed class ReadModels(IDocumentStore store, IPackageSearch search)
 {
-    private sealed record Row<T>(T Doc, long Downloads, bool SearchVisible, long StreamVersion = 0);
+    private sealed record Row<T>(T? Doc, long Downloads, long? StreamVersion, long Applied) where T : class;
 
-    private readonly string _packageSql = Sql(store, typeof(PackageDocument), "c.name = d.id",
-        streamVersion: $"(select s.version from {store.Options.Events.DatabaseSchemaName}.mt_streams s where s.id = d.id)");
-    private readonly string _versionSql = Sql(store, typeof(VersionDocument), "c.name = d.data->>'Name' and c.version = ?",
-        // Visible in search once the search index has applied the publish event.
-        $"coalesce((select p.last_seq_id from {store.Options.Events.DatabaseSchemaName}.mt_event_progression p where p.name = ?), 0) " +
-        ">= coalesce((d.data->>'Sequence')::bigint, 0)");
-    // An index kept per instance (embedded) says itself how far it has applied the log.
-    private readonly string _versionSqlApplied = Sql(store, typeof(VersionDocument), "c.name = d.data->>'Name' and c.version = ?",
-        "?::bigint >= coalesce((d.data->>'Sequence')::bigint, 0)");
+    private static string Counts(IDocumentStore store) => DownloadCountsProjection.TableIn(store.Options.DatabaseSchemaName);
+    private static string Table<T>(IDocumentStore store) => store.Options.FindOrResolveDocumentType(typeof(T)).TableName.QualifiedName;
 
-    private static string Sql(IDocumentStore store, Type document, string match, string searchVisible = "false", string streamVersion = "0") =>
-        $"select json_build_object('doc', d.data, 'downloads', coalesce((select sum(c.count) from " +
-        $"{DownloadCountsProjection.TableIn(store.Options.DatabaseSchemaName)} c where {match}), 0), 'searchVisible', {searchVisible}, " +
-        $"'streamVersion', {streamVersion})::text " +
-        $"from {store.Options.FindOrResolveDocumentType(document).TableName.QualifiedName} d where d.id = ?";
+    // (select 1) left join: one row when the document is missing too, with what the fold from the stream needs.
+    private readonly string _packageSql =
+        $"select json_build_object('doc', d.data, 'downloads', coalesce((select sum(c.count) from {Counts(store)} c where c.name = ?), 0), " +
+        $"'streamVersion', (select s.version from {store.Options.Events.DatabaseSchemaName}.mt_streams s where s.id = ?), 'applied', 0)::text " +
+        $"from (select 1) one left join {Table<PackageDocument>(store)} d on d.id = ?";
 
-    private readonly string _packageDownloadsSql =
-        $"select coalesce(sum(c.count), 0) from {DownloadCountsProjection.TableIn(store.Options.DatabaseSchemaName)} c where c.name = ?";
+    private readonly string _versionSql =
+        "select json_build_object('doc', d.data, " +
+        $"'downloads', coalesce((select sum(c.count) from {Counts(store)} c where c.name = ? and c.version = ?), 0), 'streamVersion', null, " +
+        $"'applied', coalesce((select p.last_seq_id from {store.Options.Events.DatabaseSchemaName}.mt_event_progression p where p.name = ?), 0))::text " +
+        $"from (select 1) one left join {Table<VersionDocument>(store)} d on d.id = ?";
 
-    /// <summary>
-    /// The package document and its download total; where the daemon has not caught up with the package stream yet (no
-    /// document, or one behind the stream's version), the stream is read back and folded by the projection's own fold
-    /// (<see cref="PackageDocumentProjection.Fold"/>), as stored — the document the daemon will write. A publish, yank or
-    /// owner change is thus in the package's answer as soon as it is answered.
-    /// </summary>
+    /// <summary>The package document (folded from its stream where the daemon is behind) and its download total.</summary>
     // Sessions are opened here, on a cache miss, rather than per request: a cached answer costs no session.
     public async Task<(PackageDocument Doc, long Downloads)?> PackageAsync(IDocumentStore store, string name, CancellationToken ct)
     {
-        var row = await Load<PackageDocument>(store, _packageSql, ct, name);
-        if (row is not null && row.Doc.StreamVersion >= row.StreamVersion) return (row.Doc, row.Downloads);
         await using var session = store.QuerySession();
-        PackageDocument? doc = null;
+        var row = await Load<PackageDocument>(session, _packageSql, ct, name, name, name);
+        if (row.Doc is { } doc && doc.StreamVersion >= (row.StreamVersion ?? 0)) return (doc, row.Downloads);
+        if (row.StreamVersion is null) return null;
+        doc = null;
         foreach (var e in await session.Events.FetchStreamAsync(name, token: ct))
             if (e.Data is IPackageEvent) doc = PackageDocumentProjection.Fold(doc, name, e);
-        if (doc is null) return null;
-        var downloads = row?.Downloads ?? (await session.QueryAsync<long>(_packageDownloadsSql, ct, name))[0];
-        return (doc, downloads);
+        return doc is null ? null : (doc, row.Downloads);
     }
 
-    /// <summary>The version document, its download count, and whether search shows it yet.</summary>
-    public async Task<(VersionDocument Doc, long Downloads, bool SearchVisible)?> VersionAsync(
-        IDocumentStore store, string name, string versionKey, CancellationToken ct) =>
-        await (search.AppliedSequence is { } applied
-            ? Load<VersionDocument>(store, _versionSqlApplied, ct, versionKey, applied, VersionDocument.IdOf(name, versionKey))
-            : Load<VersionDocument>(store, _versionSql, ct, versionKey, search.ProgressionName, VersionDocument.IdOf(name, versionKey))) is { } row
-            ? (row.Doc, row.Downloads, row.SearchVisible)
-            : null;
-
-    private readonly string _liveSql =
-        $"select coalesce((select sum(c.count) from {DownloadCountsProjection.TableIn(store.Options.DatabaseSchemaName)} c " +
-        "where c.name = ? and c.version = ?), 0), " +
-        $"coalesce((select p.last_seq_id from {store.Options.Events.DatabaseSchemaName}.mt_event_progression p where p.name = ?), 0)";
-
     /// <summary>
-    /// A version committed but not yet projected by the daemon (it lags the write by its wake interval and a round of its
-    /// shards, 250–500 ms at p99 under a publish or download load): the package's inline snapshot says whether the version
-    /// exists, and if it does, the version's events are read back from its package stream and folded by the projection's
-    /// own fold (<see cref="VersionDocumentProjection.Fold"/>), as stored — the same document the daemon will write.
-    /// A publish is thus readable as soon as it is answered. Only asked when the document is missing: a version nobody
-    /// published costs one snapshot load more.
+    /// The version document (folded from the package stream where the daemon has not projected it yet), its download
+    /// count, and whether search shows it yet: once the search index has applied its publish event — the shared index's
+    /// progression, or the index this instance keeps (embedded), which says itself how far it has applied the log.
     /// </summary>
-    public async Task<(VersionDocument Doc, long Downloads, bool SearchVisible)?> VersionFromLogAsync(
+    public async Task<(VersionDocument Doc, long Downloads, bool SearchVisible)?> VersionAsync(
         IDocumentStore store, string name, string versionKey, CancellationToken ct)
     {
         await using var session = store.QuerySession();
-        var state = await session.LoadAsync<PackageState>(name, ct);
-        if (state is null || !state.Versions.ContainsKey(versionKey)) return null;
         var id = VersionDocument.IdOf(name, versionKey);
-        VersionDocument? doc = null;
-        foreach (var e in await session.Events.FetchStreamAsync(name, token: ct))
-            if (e.Data is IVersionEvent v && v.VersionKey == versionKey)
-                doc = VersionDocumentProjection.Fold(doc, id, e);
-        if (doc is null) return null;
-        var rows = await session.QueryAsync<string>(
-            "select json_build_object('downloads', d, 'applied', a)::text from (" + _liveSql + ") as t(d, a)", ct,
-            name, versionKey, search.ProgressionName);
-        using var figures = JsonDocument.Parse(rows[0]);
-        var applied = search.AppliedSequence ?? figures.RootElement.GetProperty("applied").GetInt64();
-        return (doc, figures.RootElement.GetProperty("downloads").GetInt64(), applied >= doc.Sequence);
+        var row = await Load<VersionDocument>(session, _versionSql, ct, name, versionKey, search.ProgressionName, id);
+        var doc = row.Doc;
+        if (doc is null)
+        {
+            foreach (var e in await session.Events.FetchStreamAsync(name, token: ct))
+                if (e.Data is IVersionEvent v && v.VersionKey == versionKey)
+                    doc = VersionDocumentProjection.Fold(doc, id, e);
+            if (doc is null) return null;
+        }
+        return (doc, row.Downloads, (search.AppliedSequence ?? row.Applied) >= doc.Sequence);
     }
 
-    private static async Task<Row<T>?> Load<T>(IDocumentStore store, string sql, CancellationToken ct, params object[] parameters)
+    private static async Task<Row<T>> Load<T>(IQuerySession session, string sql, CancellationToken ct, params object[] parameters) where T : class
     {
-        await using var session = store.QuerySession();
         var rows = await session.QueryAsync<string>(sql, ct, parameters);
-        return rows.Count == 0 ? null : JsonSerializer.Deserialize<Row<T>>(rows[0], BoundedJson.Options)!;
+        return JsonSerializer.Deserialize<Row<T>>(rows[0], BoundedJson.Options)!;
     }
 }
