@@ -34,7 +34,8 @@ public sealed class ReadModels(IDocumentStore store, IPackageSearch search)
     private readonly string _versionSql =
         "select json_build_object('doc', d.data, " +
         $"'downloads', coalesce((select sum(c.count) from {Counts(store)} c where c.name = ? and c.version = ?), 0), 'streamVersion', null, " +
-        $"'applied', coalesce((select p.last_seq_id from {store.Options.Events.DatabaseSchemaName}.mt_event_progression p where p.name = ?), 0))::text " +
+        "'applied', coalesce((select p.last_seq_id from " +
+        $"{store.Options.Events.DatabaseSchemaName}.mt_event_progression p where p.name = ?), 0))::text " +
         $"from (select 1) one left join {Table<VersionDocument>(store)} d on d.id = ?";
 
     /// <summary>The package document (folded from its stream where the daemon is behind) and its download total.</summary>
