@@ -20,7 +20,7 @@ namespace Marketplace.Functions.Packages.Reading;
 /// </summary>
 public sealed class ReadModels(IDocumentStore store, IPackageSearch search)
 {
-    private sealed record Row<T>(T? Doc, long Downloads, long? StreamVersion, long Applied) where T : class;
+    private sealed record Row<T>(T? Doc, long Downloads, long? StreamVersion, long Applied, bool Published = false) where T : class;
 
     private static string Counts(IDocumentStore store) => DownloadCountsProjection.TableIn(store.Options.DatabaseSchemaName);
     private static string Table<T>(IDocumentStore store) => store.Options.FindOrResolveDocumentType(typeof(T)).TableName.QualifiedName;
@@ -35,7 +35,10 @@ public sealed class ReadModels(IDocumentStore store, IPackageSearch search)
         "select json_build_object('doc', d.data, " +
         $"'downloads', coalesce((select sum(c.count) from {Counts(store)} c where c.name = ? and c.version = ?), 0), 'streamVersion', null, " +
         "'applied', coalesce((select p.last_seq_id from " +
-        $"{store.Options.Events.DatabaseSchemaName}.mt_event_progression p where p.name = ?), 0))::text " +
+        $"{store.Options.Events.DatabaseSchemaName}.mt_event_progression p where p.name = ?), 0), " +
+        // Whether the package's inline snapshot has the version: only then is the stream worth folding (a GET of a version
+        // nobody published must not read a whole package stream).
+        $"'published', coalesce((select jsonb_exists(s.data->'Versions', ?) from {Table<PackageState>(store)} s where s.id = ?), false))::text " +
         $"from (select 1) one left join {Table<VersionDocument>(store)} d on d.id = ?";
 
     /// <summary>The package document (folded from its stream where the daemon is behind) and its download total.</summary>
@@ -62,10 +65,11 @@ public sealed class ReadModels(IDocumentStore store, IPackageSearch search)
     {
         await using var session = store.QuerySession();
         var id = VersionDocument.IdOf(name, versionKey);
-        var row = await Load<VersionDocument>(session, _versionSql, ct, name, versionKey, search.ProgressionName, id);
+        var row = await Load<VersionDocument>(session, _versionSql, ct, name, versionKey, search.ProgressionName, versionKey, name, id);
         var doc = row.Doc;
         if (doc is null)
         {
+            if (!row.Published) return null;
             foreach (var e in await session.Events.FetchStreamAsync(name, token: ct))
                 if (e.Data is IVersionEvent v && v.VersionKey == versionKey)
                     doc = VersionDocumentProjection.Fold(doc, id, e);
