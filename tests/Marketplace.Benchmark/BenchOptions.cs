@@ -49,9 +49,10 @@ internal sealed class BenchOptions
                                       built and started on --port + 1 with its own schema and blob folder
           --shapes a,b                the peer phase's shapes, of publish, get, download, search, lag (default all; the
                                       reads need publishes: with publish left out they are skipped). lag: ours only,
-                                      publish → readable and → searchable (--lag-rate new packages per second for
-                                      --seconds) while our download load (its highest concurrency), then our publish
-                                      load, runs
+                                      publish → readable and → searchable (--peer-lag-rate new packages per second
+                                      for --seconds, polled every 50 ms) while our download load (its highest
+                                      concurrency), then our publish load, runs (a --baseline's too)
+          --peer-lag-rate R           publishes of new packages per second of the peer phase's lag shape (default 20)
           --blob-bytes N              blob size of the peer phase's publishes, both sides (default 10240)
           --read-packages N           packages the peer phase's reads spread over, per side (default 1000)
           --help                      this text
@@ -88,6 +89,7 @@ internal sealed class BenchOptions
     public string? ReuseSchema { get; private set; }
     public double LagRate { get; private set; } = 50;
     public double LagSeconds { get; private set; } = 20;
+    public double PeerLagRate { get; private set; } = 20;
     public bool LagOnly { get; private set; }
     public int Port { get; private set; } = 5090;
     public string? PeerUrl { get; private set; }
@@ -146,6 +148,7 @@ internal sealed class BenchOptions
                 case "--reuse-schema": o.ReuseSchema = SchemaName(arg, Value()); break;
                 case "--lag-rate": o.LagRate = PositiveDouble(arg, Value()); break;
                 case "--lag-seconds": o.LagSeconds = PositiveDouble(arg, Value()); break;
+                case "--peer-lag-rate": o.PeerLagRate = PositiveDouble(arg, Value()); break;
                 case "--lag-only": o.LagOnly = true; break;
                 case "--versions-per-package": o.VersionsPerPackage = Math.Max(1, int.Parse(Value(), CultureInfo.InvariantCulture)); break;
                 case "--peer-url": o.PeerUrl = Value(); break;
@@ -204,7 +207,7 @@ internal sealed class BenchOptions
         string.Create(CultureInfo.InvariantCulture,
             $" --concurrency-publish {string.Join(',', PeerPublishConcurrency)} --concurrency-get {string.Join(',', PeerGetConcurrency)} " +
             $"--concurrency-download {string.Join(',', PeerDownloadConcurrency)} --concurrency-search {string.Join(',', PeerSearchConcurrency)}" +
-            $" --shapes {string.Join(',', PeerShapes.Order())} --blob-bytes {BlobBytes} --read-packages {ReadPackages}{(PeerUrl is null ? "" : " --peer-url " + PeerUrl)}{(Baseline is null ? "" : " --baseline " + Baseline)}");
+            $" --shapes {string.Join(',', PeerShapes.Order())} --peer-lag-rate {PeerLagRate} --blob-bytes {BlobBytes} --read-packages {ReadPackages}{(PeerUrl is null ? "" : " --peer-url " + PeerUrl)}{(Baseline is null ? "" : " --baseline " + Baseline)}");
 
     private string SearchOptions() =>
         string.Create(CultureInfo.InvariantCulture,

@@ -248,6 +248,13 @@ internal sealed partial class Benchmark
     private readonly List<(string Load, string Side, RunResult Result, LagResult Lag)> _lagUnderLoad = [];
 
     /// <summary>
+    /// Polls 50 ms apart under a load: at the search phase's 20 ms, 50 publishes/s waiting half a second each kept all 16
+    /// poll slots busy, a closed loop of uncached GETs as heavy as the load measured (publish at 16 fell from ~550/s to
+    /// 120–170/s during the lag run). The first read of each publish still goes out at once.
+    /// </summary>
+    private static readonly TimeSpan PeerLagPollEvery = TimeSpan.FromMilliseconds(50);
+
+    /// <summary>
     /// Each side that is this registry (ours, and a baseline; Verdaccio has no such figure): new packages published at
     /// <c>--lag-rate</c> for <c>--seconds</c> while the side's download load (the highest download concurrency) runs,
     /// then while its publish load (the highest publish concurrency) runs; for each package the time from its 201 to its
@@ -262,7 +269,7 @@ internal sealed partial class Benchmark
         var measured = sides.OfType<MarketplaceSide>().ToArray();
         _out.WriteLine();
         _out.WriteLine($"Publish → readable / → searchable under load ({string.Join(", ", measured.Select(s => s.Label))}): " +
-            $"{SearchLag.Describe(options.LagRate, TimeSpan.FromSeconds(options.Seconds))},");
+            $"{SearchLag.Describe(options.PeerLagRate, TimeSpan.FromSeconds(options.Seconds), PeerLagPollEvery)},");
         _out.WriteLine("while a load runs; readable: the 201 to the version's first 200; searchable: to searchVisible: true (then found by q=name).");
         var loads = new List<(string Shape, Func<MarketplaceSide, int, IWorkload> Workload, int Concurrency)>();
         if (options.PeerShapes.Contains("download"))
@@ -292,12 +299,13 @@ internal sealed partial class Benchmark
                 foreach (var side in measured)
                 {
                     var workload = create(side, round);
-                    var lag = new SearchLag(side.Base, signer);
+                    var lag = new SearchLag(side.Base, signer, pollEvery: PeerLagPollEvery);
                     using var client = LoadRunner.CreateClient(side.Base, concurrency);
                     var warm = Math.Max(options.WarmupSeconds, 1);
                     var loading = LoadRunner.RunAsync(client, workload, concurrency, TimeSpan.FromSeconds(warm + options.Seconds + 2), ct);
                     await Task.Delay(TimeSpan.FromSeconds(warm), ct);
-                    var result = await lag.RunAsync($"{_runId}-lag-{side.Label}-{shape}-{round}", manifests, options.LagRate, TimeSpan.FromSeconds(options.Seconds), ct);
+                    var result = await lag.RunAsync($"{_runId}-lag-{side.Label}-{shape}-{round}", manifests, options.PeerLagRate,
+                        TimeSpan.FromSeconds(options.Seconds), ct);
                     var load = await loading;
                     (workload as PeerPublishWorkload)?.Discard();
                     _lagUnderLoad.Add((shape, side.Label, load, result));

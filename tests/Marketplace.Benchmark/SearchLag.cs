@@ -49,9 +49,10 @@ internal sealed class LagResult(int attempted, int published, double seconds, lo
 /// then looked for with <c>GET /v1/search?q={name}</c>.
 /// </summary>
 /// <remarks>Publishes go to <paramref name="publishAddress"/> (by default the polled instance itself).</remarks>
-internal sealed class SearchLag(Uri baseAddress, StatementSigner signer, Uri? publishAddress = null)
+internal sealed class SearchLag(Uri baseAddress, StatementSigner signer, Uri? publishAddress = null, TimeSpan? pollEvery = null)
 {
-    public static readonly TimeSpan PollEvery = TimeSpan.FromMilliseconds(20);
+    public static readonly TimeSpan DefaultPollEvery = TimeSpan.FromMilliseconds(20);
+    private readonly TimeSpan _pollEvery = pollEvery ?? DefaultPollEvery;
     public const int PollConcurrency = 16;
     private static readonly TimeSpan GiveUpAfter = TimeSpan.FromSeconds(30);
 
@@ -137,7 +138,7 @@ internal sealed class SearchLag(Uri baseAddress, StatementSigner signer, Uri? pu
                     if (!first) polls.Release();
                     first = false;
                 }
-                if (!visible) await Task.Delay(PollEvery, ct);
+                if (!visible) await Task.Delay(_pollEvery, ct);
             }
             if (!visible)
             {
@@ -195,7 +196,7 @@ internal sealed class SearchLag(Uri baseAddress, StatementSigner signer, Uri? pu
         return "lag-" + string.Concat(hash.Take(12).Select(b => (char)('a' + b % 26)));
     }
 
-    public static string Describe(double rate, TimeSpan duration) =>
+    public static string Describe(double rate, TimeSpan duration, TimeSpan? pollEvery = null) =>
         string.Create(CultureInfo.InvariantCulture, $"{rate:0.#} publishes/s of new packages for {duration.TotalSeconds:0.#} s")
-        + string.Create(CultureInfo.InvariantCulture, $"; each polled every {PollEvery.TotalMilliseconds:0} ms (at most {PollConcurrency} polls in flight)");
+        + string.Create(CultureInfo.InvariantCulture, $"; each polled every {(pollEvery ?? DefaultPollEvery).TotalMilliseconds:0} ms (at most {PollConcurrency} polls in flight)");
 }
