@@ -32,8 +32,7 @@ public static class StoreProjections
         o.Projections.Subscribe(services.GetRequiredService<WebhookOutbox>());
         if (search is SearchAdapter.Typesense)
             o.Projections.Subscribe(services.GetRequiredService<TypesenseFeed>());
-        // Evicts on this process's own commits of package events and on its daemon's commits of documents.
-        o.Listeners.Add(services.GetRequiredService<ReadCacheInvalidation>());
+        // Evicts on its daemon's commits of documents (package commands evict their own writes: ReadCacheInvalidation).
         o.Projections.AsyncListeners.Add(services.GetRequiredService<ReadCacheInvalidation>());
 
         o.Schema.For<StatementReceipt>();

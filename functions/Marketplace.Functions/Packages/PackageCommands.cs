@@ -11,7 +11,7 @@ public sealed record Appended(IReadOnlyList<object> Events, long Sequence, Packa
 /// The package stream's side of the write path (<see cref="EventWrites"/>): fetch the inline snapshot, decide, append —
 /// deciding again if another writer got there first.
 /// </summary>
-public sealed class PackageCommands(IDocumentStore store, EventWrites writes)
+public sealed class PackageCommands(IDocumentStore store, EventWrites writes, Reading.ReadCacheInvalidation reads)
 {
     /// <param name="decide">The pure decision over the current state.</param>
     /// <param name="beforeCommit">
@@ -20,7 +20,22 @@ public sealed class PackageCommands(IDocumentStore store, EventWrites writes)
     /// (content addressing shares it), so orphans are collected later against committed events
     /// (<see cref="Blobs.OrphanBlobCollector"/>).
     /// </param>
-    public Task<Outcome<Appended>> HandleAsync(
+    public async Task<Outcome<Appended>> HandleAsync(
+        string name,
+        StatementReceipt receipt,
+        string correlationId,
+        Func<PackageState?, DateTimeOffset, Outcome<object[]>> decide,
+        Func<CancellationToken, Task<DomainError?>>? beforeCommit,
+        CancellationToken ct)
+    {
+        var outcome = await DecideAndCommitAsync(name, receipt, correlationId, decide, beforeCommit, ct);
+        // Committed: this instance's cached answers about the package are stale from now on (reads fold the stream
+        // until the daemon catches up), so they go before the command is answered.
+        if (outcome.TryGet(out var appended, out _)) reads.Evict(appended.Events);
+        return outcome;
+    }
+
+    private Task<Outcome<Appended>> DecideAndCommitAsync(
         string name,
         StatementReceipt receipt,
         string correlationId,
