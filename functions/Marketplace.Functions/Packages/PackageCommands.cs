@@ -28,37 +28,27 @@ public sealed class PackageCommands(IDocumentStore store, EventWrites writes, Re
         Func<CancellationToken, Task<DomainError?>>? beforeCommit,
         CancellationToken ct)
     {
-        var outcome = await DecideAndCommitAsync(name, receipt, correlationId, decide, beforeCommit, ct);
+        var prepared = false;
+        var outcome = await writes.CommitAsync<Appended>(receipt with { Name = name }, correlationId, DecideAgain.OnStreamConflict,
+            async (session, now, token) =>
+            {
+                var stream = await session.Events.FetchForWriting<PackageState>(name, token);
+                var decision = decide(stream.Aggregate, now);
+                if (!decision.TryGet(out var events, out var refused)) return refused;
+                if (!prepared && beforeCommit is not null && events.Length > 0)
+                {
+                    if (await beforeCommit(token) is { } failed) return failed;
+                    prepared = true;
+                }
+                if (events.Length > 0) stream.AppendMany(events);
+                return new Decided<Appended>(name, () =>
+                    new Appended(events, stream.Events.Count > 0 ? stream.Events[^1].Sequence : 0,
+                        events.Aggregate(stream.Aggregate, PackageState.Evolve)));
+            }, ct);
         // Committed: this instance's cached answers about the package are stale from now on (reads fold the stream
         // until the daemon catches up), so they go before the command is answered.
         if (outcome.TryGet(out var appended, out _)) reads.Evict(appended.Events);
         return outcome;
-    }
-
-    private Task<Outcome<Appended>> DecideAndCommitAsync(
-        string name,
-        StatementReceipt receipt,
-        string correlationId,
-        Func<PackageState?, DateTimeOffset, Outcome<object[]>> decide,
-        Func<CancellationToken, Task<DomainError?>>? beforeCommit,
-        CancellationToken ct)
-    {
-        var prepared = false;
-        return writes.CommitAsync<Appended>(receipt with { Name = name }, correlationId, DecideAgain.OnStreamConflict, async (session, now, token) =>
-        {
-            var stream = await session.Events.FetchForWriting<PackageState>(name, token);
-            var decision = decide(stream.Aggregate, now);
-            if (!decision.TryGet(out var events, out var refused)) return refused;
-            if (!prepared && beforeCommit is not null && events.Length > 0)
-            {
-                if (await beforeCommit(token) is { } failed) return failed;
-                prepared = true;
-            }
-            if (events.Length > 0) stream.AppendMany(events);
-            return new Decided<Appended>(name, () =>
-                new Appended(events, stream.Events.Count > 0 ? stream.Events[^1].Sequence : 0,
-                    events.Aggregate(stream.Aggregate, PackageState.Evolve)));
-        }, ct);
     }
 
     public async Task<PackageState?> LoadAsync(string name, CancellationToken ct)

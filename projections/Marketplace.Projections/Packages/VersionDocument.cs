@@ -47,8 +47,8 @@ public sealed partial class VersionDocumentProjection : MultiStreamProjection<Ve
 
     /// <summary>
     /// The fold itself, without the projection's metrics: what the daemon applies, and what a read folds from the package
-    /// stream for a version the daemon has not projected yet (<c>ReadModels.VersionFromLogAsync</c>) — one fold, so the
-    /// two give the same document.
+    /// stream for a version the daemon has not projected yet (<c>ReadModels.VersionAsync</c>) — one fold, so the two give
+    /// the same document.
     /// </summary>
     public static VersionDocument? Fold(VersionDocument? doc, string id, IEvent e)
     {

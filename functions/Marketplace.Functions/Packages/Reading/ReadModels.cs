@@ -20,7 +20,9 @@ namespace Marketplace.Functions.Packages.Reading;
 /// </summary>
 public sealed class ReadModels(IDocumentStore store, IPackageSearch search)
 {
-    private sealed record Row<T>(T? Doc, long Downloads, long? StreamVersion, long Applied, bool Published = false) where T : class;
+    /// <summary>One row of <see cref="_packageSql"/> (<c>StreamVersion</c>) or <see cref="_versionSql"/> (<c>Applied</c>,
+    /// <c>Published</c>).</summary>
+    private sealed record Row<T>(T? Doc, long Downloads, long? StreamVersion = null, long Applied = 0, bool Published = false) where T : class;
 
     private static string Counts(IDocumentStore store) => DownloadCountsProjection.TableIn(store.Options.DatabaseSchemaName);
     private static string Table<T>(IDocumentStore store) => store.Options.FindOrResolveDocumentType(typeof(T)).TableName.QualifiedName;
@@ -28,17 +30,18 @@ public sealed class ReadModels(IDocumentStore store, IPackageSearch search)
     // (select 1) left join: one row when the document is missing too, with what the fold from the stream needs.
     private readonly string _packageSql =
         $"select json_build_object('doc', d.data, 'downloads', coalesce((select sum(c.count) from {Counts(store)} c where c.name = ?), 0), " +
-        $"'streamVersion', (select s.version from {store.Options.Events.DatabaseSchemaName}.mt_streams s where s.id = ?), 'applied', 0)::text " +
+        $"'streamVersion', (select s.version from {store.Options.Events.DatabaseSchemaName}.mt_streams s where s.id = ?))::text " +
         $"from (select 1) one left join {Table<PackageDocument>(store)} d on d.id = ?";
 
     private readonly string _versionSql =
         "select json_build_object('doc', d.data, " +
-        $"'downloads', coalesce((select sum(c.count) from {Counts(store)} c where c.name = ? and c.version = ?), 0), 'streamVersion', null, " +
+        $"'downloads', coalesce((select sum(c.count) from {Counts(store)} c where c.name = ? and c.version = ?), 0), " +
         "'applied', coalesce((select p.last_seq_id from " +
         $"{store.Options.Events.DatabaseSchemaName}.mt_event_progression p where p.name = ?), 0), " +
-        // Whether the package's inline snapshot has the version: only then is the stream worth folding (a GET of a version
-        // nobody published must not read a whole package stream).
-        $"'published', coalesce((select jsonb_exists(s.data->'Versions', ?) from {Table<PackageState>(store)} s where s.id = ?), false))::text " +
+        // Whether the package's inline snapshot has the version, asked only when the document is missing: only then is the
+        // stream worth folding (a GET of a version nobody published must not read a whole package stream).
+        "'published', case when d.id is null then coalesce((select jsonb_exists(s.data->'Versions', ?) " +
+        $"from {Table<PackageState>(store)} s where s.id = ?), false) else false end)::text " +
         $"from (select 1) one left join {Table<VersionDocument>(store)} d on d.id = ?";
 
     /// <summary>The package document (folded from its stream where the daemon is behind) and its download total.</summary>
