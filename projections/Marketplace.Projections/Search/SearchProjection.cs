@@ -1,8 +1,8 @@
 using System.Text.Json;
 using JasperFx.Events;
 using JasperFx.Events.Projections;
-using Marketplace.Downloads;
 using Marketplace.Packages;
+using Marketplace.Projections.Downloads;
 using Marketplace.Search;
 using Marten;
 using Marten.Events.Projections;
@@ -17,9 +17,10 @@ namespace Marketplace.Projections.Search;
 /// a GIN index, and a trigram index on the name for typo-tolerant and prefix matching. A side table keeps the
 /// package's <see cref="SearchEntry"/> (every version's searchable fields) as JSON, so a yank can fall back to
 /// the newest non-yanked version without reading the stream, and the searched rows stay narrow. Each daemon batch reads the rows it touches once,
-/// folds the batch in memory and writes one upsert per changed package. Download totals live in a narrow table of
-/// their own, <c>mkt_search_downloads</c>, incremented per batch: a download must not rewrite the wide row and every
-/// GIN index entry with it (the first layout did, and a rebuild spent most of its time there).
+/// folds the batch in memory and writes one upsert per changed package. Download totals are the download counters'
+/// (<see cref="DownloadCountsProjection.TotalsTableIn"/>, a narrow table: a download must not rewrite the wide row and
+/// every GIN index entry with it); this projection reads no <c>Downloaded</c> event and only makes sure each package it
+/// writes has its totals row (0 if the counters have not reached its publish yet), so searches join on it.
 /// </summary>
 public sealed class SearchProjection : EventProjection, IJasperFxProjection<IDocumentOperations>
 {
@@ -28,7 +29,6 @@ public sealed class SearchProjection : EventProjection, IJasperFxProjection<IDoc
     public const string ProgressionName = ProjectionName + ":All";
     private const string TableName = "mkt_search";
     private const string FacetsTableName = "mkt_search_facets";
-    private const string DownloadsTableName = "mkt_search_downloads";
     private const string EntriesTableName = "mkt_search_entries";
 
     /// <summary>
@@ -36,9 +36,6 @@ public sealed class SearchProjection : EventProjection, IJasperFxProjection<IDoc
     /// of the searched rows.
     /// </summary>
     public static string EntriesTableIn(string schema) => $"{schema}.{EntriesTableName}";
-
-    /// <summary>Download totals per package (name, downloads), a row for every package in the search table.</summary>
-    public static string DownloadsTableIn(string schema) => $"{schema}.{DownloadsTableName}";
 
     public static string TableIn(string schema) => $"{schema}.{TableName}";
 
@@ -92,12 +89,7 @@ public sealed class SearchProjection : EventProjection, IJasperFxProjection<IDoc
         facets.Indexes.Add(new IndexDefinition("mkt_search_facets_top") { Columns = ["facet", "count"] });
         SchemaObjects.Add(facets);
         FacetsTable = FacetsTableIn(schema);
-        var downloadTotals = new Table(new PostgresqlObjectName(schema, DownloadsTableName, SchemaUtils.IdentifierUsage.General));
-        downloadTotals.AddColumn<string>("name").AsPrimaryKey();
-        downloadTotals.AddColumn<long>("downloads").NotNull();
-        downloadTotals.Indexes.Add(new IndexDefinition("mkt_search_downloads_top") { Columns = ["downloads"], SortOrder = SortOrder.Desc });
-        SchemaObjects.Add(downloadTotals);
-        DownloadsTable = DownloadsTableIn(schema);
+        DownloadsTable = DownloadCountsProjection.TotalsTableIn(schema);
         var entries = new Table(new PostgresqlObjectName(schema, EntriesTableName, SchemaUtils.IdentifierUsage.General));
         entries.AddColumn<string>("name").AsPrimaryKey();
         entries.AddColumn("entry", "jsonb").NotNull();
@@ -106,10 +98,8 @@ public sealed class SearchProjection : EventProjection, IJasperFxProjection<IDoc
         IncludeType<PackagePublished>();
         IncludeType<VersionYanked>();
         IncludeType<VersionUnyanked>();
-        IncludeType<Downloaded>();
         Options.DeleteDataInTableOnTeardown(Table);
         Options.DeleteDataInTableOnTeardown(FacetsTable);
-        Options.DeleteDataInTableOnTeardown(DownloadsTable);
         Options.DeleteDataInTableOnTeardown(EntriesTable);
     }
 
@@ -151,18 +141,15 @@ public sealed class SearchProjection : EventProjection, IJasperFxProjection<IDoc
             foreach (var name in dirty)
             {
                 Upsert(operations, entries[name]);
-                operations.QueueSqlCommand($"insert into {DownloadsTable} (name, downloads) values (?, 0) on conflict (name) do nothing", name);
                 foreach (var f in facetsBefore.GetValueOrDefault(name) ?? []) deltas[f] = deltas.GetValueOrDefault(f) - 1;
                 foreach (var f in FacetsOf(entries[name])) deltas[f] = deltas.GetValueOrDefault(f) + 1;
             }
             AddToFacets(operations, deltas.Where(d => d.Value != 0).ToList());
+            // Searches join on the totals: a package shown here has its row even before the counters reach its publish.
+            MultiRowInsert.Queue(operations, $"{DownloadsTable} (name, downloads)", "(?, 0)", dirty.Select(n => new object?[] { n }),
+                "on conflict (name) do nothing");
         }
 
-        // A batch of downloads spread over many packages is a few multi-row upserts, not one statement per package.
-        var downloads = events.Select(e => e.Data).OfType<Downloaded>().GroupBy(d => d.Name, StringComparer.Ordinal)
-            .Select(g => new object?[] { g.Key, (long)g.Count() });
-        MultiRowInsert.Queue(operations, $"{DownloadsTable} (name, downloads)", "(?, ?)", downloads,
-            $"on conflict (name) do update set downloads = {DownloadsTable}.downloads + excluded.downloads");
         // Delivered when the batch and its progression commit, never before.
         operations.QueueSqlCommand("select pg_notify(?, '')", Channel);
         ProjectionMetrics.Applied(ProjectionName, events);

@@ -14,7 +14,8 @@ public static class ReadModelSnapshot
         var rows = new List<string>();
         foreach (var table in new[] { "mt_doc_packagedocument", "mt_doc_versiondocument" })
             rows.AddRange(await session.QueryAsync<string>($"select id || ' ' || data::text from {schema}.{table} order by id"));
-        foreach (var table in new[] { DownloadCountsProjection.TableIn(schema), SearchProjection.TableIn(schema), SearchProjection.FacetsTableIn(schema), SearchProjection.DownloadsTableIn(schema), SearchProjection.EntriesTableIn(schema),
+        foreach (var table in new[] { DownloadCountsProjection.TableIn(schema), DownloadCountsProjection.TotalsTableIn(schema),
+                     SearchProjection.TableIn(schema), SearchProjection.FacetsTableIn(schema), SearchProjection.EntriesTableIn(schema),
                      TransparencyLogProjection.LeavesIn(schema), TransparencyLogProjection.NodesIn(schema) })
             rows.AddRange(await session.QueryAsync<string>($"select t::text from {table} t order by t::text"));
         return rows;

@@ -71,6 +71,14 @@ public class ProjectionEventTypeTests
     }
 
     [Fact]
+    public void only_the_download_counters_read_downloads()
+    {
+        // Every projection declaring Downloaded loads every download event again; the counters keep search's totals too.
+        Assert.Equal(["DownloadCounts"], Names.Where(n => Declared(n).Contains(typeof(Marketplace.Downloads.Downloaded))));
+        Assert.Contains(typeof(PackagePublished), Declared("DownloadCounts"));
+    }
+
+    [Fact]
     public void the_dependencies_take_every_version_event()
     {
         var types = Declared("Dependencies");

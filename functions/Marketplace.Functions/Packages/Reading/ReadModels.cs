@@ -25,11 +25,12 @@ public sealed class ReadModels(IDocumentStore store, IPackageSearch search)
     private sealed record Row<T>(T? Doc, long Downloads, long? StreamVersion = null, long Applied = 0, bool Published = false) where T : class;
 
     private static string Counts(IDocumentStore store) => DownloadCountsProjection.TableIn(store.Options.DatabaseSchemaName);
+    private static string Totals(IDocumentStore store) => DownloadCountsProjection.TotalsTableIn(store.Options.DatabaseSchemaName);
     private static string Table<T>(IDocumentStore store) => store.Options.FindOrResolveDocumentType(typeof(T)).TableName.QualifiedName;
 
     // (select 1) left join: one row when the document is missing too, with what the fold from the stream needs.
     private readonly string _packageSql =
-        $"select json_build_object('doc', d.data, 'downloads', coalesce((select sum(c.count) from {Counts(store)} c where c.name = ?), 0), " +
+        $"select json_build_object('doc', d.data, 'downloads', coalesce((select t.downloads from {Totals(store)} t where t.name = ?), 0), " +
         $"'streamVersion', (select s.version from {store.Options.Events.DatabaseSchemaName}.mt_streams s where s.id = ?))::text " +
         $"from (select 1) one left join {Table<PackageDocument>(store)} d on d.id = ?";
 

@@ -1,5 +1,6 @@
 using System.Data;
 using System.Diagnostics;
+using Marketplace.Projections.Downloads;
 using Marketplace.Projections.Search;
 using Marten;
 using Npgsql;
@@ -11,7 +12,9 @@ namespace Marketplace.Functions.Search.Embedded;
 /// projection maintains in PostgreSQL — on every instance, whichever one runs the daemon. At start it loads every
 /// document and the projection's sequence in one snapshot; then, woken by the projection's NOTIFY (or its own poll),
 /// it reads the names the log changed between the sequence it has and the projection's, and those documents.
-/// <see cref="Applied"/> is the sequence this index has applied: what <c>searchVisible</c> compares with.
+/// <see cref="Applied"/> is the sequence this index has applied: what <c>searchVisible</c> compares with. The download
+/// totals it ranks by are the download counters' (<see cref="DownloadCountsProjection"/>, their own shard and NOTIFY
+/// on the same channel), followed the same way with a second sequence: a package whose total changed is read again.
 /// </summary>
 public sealed class EmbeddedIndexFeed(IDocumentStore store, PackageIndex index, SearchOptions options, ILogger<EmbeddedIndexFeed> logger)
     : BackgroundService
@@ -20,6 +23,7 @@ public sealed class EmbeddedIndexFeed(IDocumentStore store, PackageIndex index, 
     private readonly string _events = store.Options.Events.DatabaseSchemaName;
     private readonly SemaphoreSlim _wake = new(0);
     private long _applied = -1;
+    private long _downloadsApplied = -1;
     private bool _rebuilding;
 
     /// <summary>The event sequence this index has applied; -1 until it is loaded.</summary>
@@ -68,7 +72,7 @@ public sealed class EmbeddedIndexFeed(IDocumentStore store, PackageIndex index, 
         var clock = Stopwatch.StartNew();
         await using var connection = await OpenAsync(ct);
         await using var snapshot = await connection.BeginTransactionAsync(IsolationLevel.RepeatableRead, ct);
-        var sequence = await ProgressAsync(connection, ct);
+        var (sequence, downloads) = await ProgressAsync(connection, ct);
         // Indexing a chunk overlaps reading the next: the load takes about the longer of the two, not their sum.
         var indexed = Task.CompletedTask;
         await RowsAsync(connection, "s.visible", null, ct, chunk =>
@@ -83,6 +87,7 @@ public sealed class EmbeddedIndexFeed(IDocumentStore store, PackageIndex index, 
         await snapshot.CommitAsync(ct);
         await indexed;
         LoadTime = clock.Elapsed;
+        _downloadsApplied = downloads;
         Volatile.Write(ref _applied, sequence);
         logger.LogInformation(
             "Embedded search index: {Packages} packages at sequence {Sequence} loaded in {Milliseconds} ms " +
@@ -94,16 +99,17 @@ public sealed class EmbeddedIndexFeed(IDocumentStore store, PackageIndex index, 
     public async Task CatchUpAsync(CancellationToken ct)
     {
         await using var connection = await OpenAsync(ct);
-        var sequence = await ProgressAsync(connection, ct);
+        var (sequence, downloads) = await ProgressAsync(connection, ct);
         var applied = Applied;
-        if (sequence < applied)
+        var downloadsApplied = _downloadsApplied;
+        if (sequence < applied || downloads < downloadsApplied)
         {
-            // The projection is being rebuilt (its progress starts again from 0): keep answering from this index
+            // A projection is being rebuilt (its progress starts again from 0): keep answering from this index
             // and reload everything once the rebuild has passed where this index was.
             _rebuilding = true;
             return;
         }
-        if (sequence == applied) return;
+        if (sequence == applied && downloads == downloadsApplied) return;
         List<IndexedPackage> rows;
         if (_rebuilding)
         {
@@ -114,17 +120,21 @@ public sealed class EmbeddedIndexFeed(IDocumentStore store, PackageIndex index, 
         {
             var names = new List<string>();
             await using (var changed = new NpgsqlCommand(
-                $"select distinct data->>'Name' from {_events}.mt_events where seq_id > $1 and seq_id <= $2 and data ? 'Name'", connection))
+                $"select distinct data->>'Name' from {_events}.mt_events where data ? 'Name' " +
+                "and (seq_id > $1 and seq_id <= $2 or seq_id > $3 and seq_id <= $4)", connection))
             {
                 changed.Parameters.AddWithValue(applied);
                 changed.Parameters.AddWithValue(sequence);
+                changed.Parameters.AddWithValue(downloadsApplied);
+                changed.Parameters.AddWithValue(downloads);
                 await using var reader = await changed.ExecuteReaderAsync(ct);
                 while (await reader.ReadAsync(ct)) names.Add(reader.GetString(0));
             }
-            // Read after the sequence: each document is at least as new as it, so everything up to it is applied.
+            // Read after the sequences: each document and total is at least as new as them, so everything up to them is applied.
             rows = names.Count == 0 ? [] : await RowsAsync(connection, "s.name = any($1)", names.ToArray(), ct);
         }
         index.Apply(rows);
+        _downloadsApplied = downloads;
         Volatile.Write(ref _applied, sequence);
     }
 
@@ -135,12 +145,17 @@ public sealed class EmbeddedIndexFeed(IDocumentStore store, PackageIndex index, 
         return connection;
     }
 
-    private async Task<long> ProgressAsync(NpgsqlConnection connection, CancellationToken ct)
+    /// <summary>How far search and the download counters have applied the log.</summary>
+    private async Task<(long Search, long Downloads)> ProgressAsync(NpgsqlConnection connection, CancellationToken ct)
     {
         await using var command = new NpgsqlCommand(
-            $"select coalesce((select last_seq_id from {_events}.mt_event_progression where name = $1), 0)", connection);
+            $"select coalesce((select last_seq_id from {_events}.mt_event_progression where name = $1), 0), " +
+            $"coalesce((select last_seq_id from {_events}.mt_event_progression where name = $2), 0)", connection);
         command.Parameters.AddWithValue(SearchProjection.ProgressionName);
-        return (long)(await command.ExecuteScalarAsync(ct))!;
+        command.Parameters.AddWithValue(DownloadCountsProjection.ProgressionName);
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        await reader.ReadAsync(ct);
+        return (reader.GetInt64(0), reader.GetInt64(1));
     }
 
     private async Task<List<IndexedPackage>> RowsAsync(NpgsqlConnection connection, string where, string[]? names, CancellationToken ct,
@@ -150,7 +165,7 @@ public sealed class EmbeddedIndexFeed(IDocumentStore store, PackageIndex index, 
         await using var command = new NpgsqlCommand(
             "select s.name, s.version, s.description, s.keywords, s.categories, s.authors, s.license, s.updated_at, s.visible, " +
             "coalesce(d.downloads, 0) " +
-            $"from {SearchProjection.TableIn(_schema)} s left join {SearchProjection.DownloadsTableIn(_schema)} d on d.name = s.name " +
+            $"from {SearchProjection.TableIn(_schema)} s left join {DownloadCountsProjection.TotalsTableIn(_schema)} d on d.name = s.name " +
             $"where {where}", connection);
         if (names is not null) command.Parameters.AddWithValue(names);
         var rows = new List<IndexedPackage>();

@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using Marketplace.Functions.Infrastructure;
+using Marketplace.Projections.Downloads;
 using Marketplace.Projections.Search;
 using Marketplace.Search;
 using Marten;
@@ -27,7 +28,7 @@ public sealed class PostgresSearch(IDocumentStore store) : IPackageSearch
 {
     private readonly string _table = SearchProjection.TableIn(store.Options.DatabaseSchemaName);
     private readonly string _facets = SearchProjection.FacetsTableIn(store.Options.DatabaseSchemaName);
-    private readonly string _downloads = SearchProjection.DownloadsTableIn(store.Options.DatabaseSchemaName);
+    private readonly string _downloads = DownloadCountsProjection.TotalsTableIn(store.Options.DatabaseSchemaName);
 
     public string ProgressionName => SearchProjection.ProgressionName;
 
