@@ -13,17 +13,28 @@ namespace Marketplace.Functions.Infrastructure;
 /// in memory, and the other instances (whichever one leads the daemon) hear one NOTIFY sent after the commit in a
 /// transaction of its own, which writes no WAL; while one is on its way, later commits are folded into the next. The
 /// daemon's polling stays as the fallback for a lost notification.
+/// <para>
+/// Wakes are spaced out while commits come fast (<see cref="BusyInterval"/>), except for a commit of package events
+/// (a publish, a yank, an owner change): what a person waits to see in search. Under a download load a publish then
+/// wakes the daemon after <see cref="MinimumInterval"/> instead of waiting out the busy interval that the downloads'
+/// commits set; only package commits coming at <see cref="BusyCommitRate"/> themselves (a publish load) keep it.
+/// </para>
 /// </summary>
 public sealed class AppendWakeup(IServiceProvider services, string schema, ILogger<AppendWakeup> logger)
     : DocumentSessionListenerBase, IDaemonWakeup
 {
     // Never disposed: without its wait handle a SemaphoreSlim holds nothing, and a late commit may still pulse it.
     private readonly SemaphoreSlim _signal = new(0, 1);
+    // Released by a package commit while a busy wait is on: it cuts the wait to the minimum interval.
+    private readonly SemaphoreSlim _urgent = new(0, 1);
     private readonly CancellationTokenSource _stop = new();
     private readonly Lock _gate = new();
     private Task? _listener;
     private bool _sending;
     private bool _pending;
+    private bool _pendingPackages;
+    /// <summary>The NOTIFY payload that says the commits it tells of hold package events.</summary>
+    private const string PackagesPayload = "p";
 
     /// <summary>The channel the instances of one registry (one schema) NOTIFY and LISTEN on; short whatever the schema's name.</summary>
     public string Channel { get; } = "mkt_appended_" + EventStore.DaemonLockIdOf(schema).ToString(System.Globalization.CultureInfo.InvariantCulture);
@@ -38,19 +49,35 @@ public sealed class AppendWakeup(IServiceProvider services, string schema, ILogg
     {
         if (commit.GetStreams().Any())
         {
-            Pulse();
-            if (NotifiesOthers) NotifyOthers();
+            // A download commit's one stream holds only downloads; a package stream's events are package events.
+            var packages = commit.GetStreams().Any(s => s.Events.Count > 0 && s.Events[0].Data is Marketplace.Packages.IPackageEvent);
+            Pulse(packages);
+            if (NotifiesOthers) NotifyOthers(packages);
         }
         return Task.CompletedTask;
     }
 
-    /// <summary>Wakes this instance's high-water agent; sticky, so a commit between two waits wakes the next one.</summary>
-    public void Pulse()
+    /// <summary>
+    /// Wakes this instance's high-water agent; sticky, so a commit between two waits wakes the next one.
+    /// <paramref name="packages"/>: the commit holds package events (see the class remarks).
+    /// </summary>
+    public void Pulse(bool packages = false)
     {
         Interlocked.Increment(ref _commits);
+        if (packages)
+        {
+            Interlocked.Increment(ref _packageCommits);
+            Volatile.Write(ref _packagesWaiting, true);
+            Release(_urgent);
+        }
+        Release(_signal);
+    }
+
+    private static void Release(SemaphoreSlim semaphore)
+    {
         try
         {
-            if (_signal.CurrentCount == 0) _signal.Release();
+            if (semaphore.CurrentCount == 0) semaphore.Release();
         }
         catch (SemaphoreFullException)
         {
@@ -74,15 +101,30 @@ public sealed class AppendWakeup(IServiceProvider services, string schema, ILogg
     /// </summary>
     public TimeSpan BusyInterval { get; init; } = TimeSpan.FromMilliseconds(200);
 
+    /// <summary>The shortest time over which commits are counted into a rate (wakes closer together count as this far apart).</summary>
+    private static readonly TimeSpan ShortestCycle = TimeSpan.FromMilliseconds(50);
+
     /// <summary>Commits a second (between the last two wakes) from which <see cref="BusyInterval"/> applies.</summary>
     public double BusyCommitRate { get; init; } = 150;
 
     private long _lastWake;
     private long _commits;
+    private long _packageCommits;
+    private bool _packagesWaiting;
     private double _rate;
+    private double _packageRate;
 
     /// <summary>Commits a second between the last two wakes.</summary>
     public double CommitRate => Volatile.Read(ref _rate);
+
+    /// <summary>Commits of package events a second between the last two wakes.</summary>
+    public double PackageCommitRate => Volatile.Read(ref _packageRate);
+
+    /// <summary>The time to leave between the last wake and the next one, given what is waiting.</summary>
+    private TimeSpan Interval() =>
+        CommitRate < BusyCommitRate || (Volatile.Read(ref _packagesWaiting) && PackageCommitRate < BusyCommitRate)
+            ? MinimumInterval
+            : BusyInterval;
 
     public async Task WaitAsync(TimeSpan timeout, CancellationToken token)
     {
@@ -92,22 +134,29 @@ public sealed class AppendWakeup(IServiceProvider services, string schema, ILogg
         var last = Interlocked.Read(ref _lastWake);
         if (await _signal.WaitAsync(timeout, token))
         {
-            var interval = CommitRate >= BusyCommitRate ? BusyInterval : MinimumInterval;
-            var since = System.Diagnostics.Stopwatch.GetElapsedTime(last);
-            if (since < interval) await Task.Delay(interval - since, token);
+            // Wait out the interval; a package commit arriving meanwhile may shorten it (then look again).
+            while (Interval() - System.Diagnostics.Stopwatch.GetElapsedTime(last) is var left && left > TimeSpan.Zero)
+                if (!await _urgent.WaitAsync(left, token)) break;
         }
         var now = System.Diagnostics.Stopwatch.GetTimestamp();
-        var cycle = last == 0 ? 0 : System.Diagnostics.Stopwatch.GetElapsedTime(last, now).TotalSeconds;
+        // Counted over at least ShortestCycle: one commit a millisecond after a wake is not a rate of a thousand a second.
+        var cycle = last == 0 ? 0 : Math.Max(System.Diagnostics.Stopwatch.GetElapsedTime(last, now).TotalSeconds, ShortestCycle.TotalSeconds);
         var commits = Interlocked.Exchange(ref _commits, 0);
+        var packageCommits = Interlocked.Exchange(ref _packageCommits, 0);
+        Volatile.Write(ref _packagesWaiting, false);
+        // What the wake takes needs no hurry any more; a package commit after this line sets both again.
+        if (_urgent.CurrentCount > 0) await _urgent.WaitAsync(0, token);
         Volatile.Write(ref _rate, cycle > 0 ? commits / cycle : 0);
+        Volatile.Write(ref _packageRate, cycle > 0 ? packageCommits / cycle : 0);
         Interlocked.Exchange(ref _lastWake, now);
     }
 
     /// <summary>One NOTIFY in flight at a time; commits while it is out are told by the next one.</summary>
-    private void NotifyOthers()
+    private void NotifyOthers(bool packages)
     {
         lock (_gate)
         {
+            _pendingPackages |= packages;
             if (_sending)
             {
                 _pending = true;
@@ -122,11 +171,20 @@ public sealed class AppendWakeup(IServiceProvider services, string schema, ILogg
     {
         while (true)
         {
+            string payload;
+            lock (_gate)
+            {
+                payload = _pendingPackages ? PackagesPayload : "";
+                _pendingPackages = false;
+            }
             try
             {
                 await using var connection = (NpgsqlConnection)services.GetRequiredService<IDocumentStore>().Storage.Database.CreateConnection();
                 await connection.OpenAsync(_stop.Token);
-                await using var notify = new NpgsqlCommand("select pg_notify($1, '')", connection) { Parameters = { new() { Value = Channel } } };
+                await using var notify = new NpgsqlCommand("select pg_notify($1, $2)", connection)
+                {
+                    Parameters = { new() { Value = Channel }, new() { Value = payload } },
+                };
                 await notify.ExecuteNonQueryAsync(_stop.Token);
             }
             catch (OperationCanceledException) when (_stop.IsCancellationRequested)
@@ -158,7 +216,7 @@ public sealed class AppendWakeup(IServiceProvider services, string schema, ILogg
             {
                 await using var connection = (NpgsqlConnection)services.GetRequiredService<IDocumentStore>().Storage.Database.CreateConnection();
                 await connection.OpenAsync(ct);
-                connection.Notification += (_, _) => Pulse();
+                connection.Notification += (_, e) => Pulse(e.Payload == PackagesPayload);
                 await using (var listen = new NpgsqlCommand($"listen \"{Channel}\"", connection))
                     await listen.ExecuteNonQueryAsync(ct);
                 Pulse(); // anything committed before LISTEN took effect

@@ -85,4 +85,77 @@ public sealed class AppendWakeupTests(NoDaemonWriterFixture fixture)
         await wakeup.WaitAsync(TimeSpan.FromSeconds(10), CancellationToken.None);
         Assert.True(clock.Elapsed < TimeSpan.FromMilliseconds(200), $"a commit after a quiet spell woke the daemon after {clock.Elapsed.TotalMilliseconds:0} ms");
     }
+
+    [Fact]
+    public async Task a_package_commit_does_not_wait_out_the_busy_interval_that_other_commits_set()
+    {
+        // A long busy interval: this test host's timers can fire most of a second late, which must not read as a busy wait.
+        using var wakeup = Busy(TimeSpan.FromSeconds(5));
+        await wakeup.WaitAsync(TimeSpan.FromSeconds(10), CancellationToken.None); // the listener's first wake
+        for (var i = 0; i < 1_000; i++) wakeup.Pulse(); // downloads' commits: busy
+        await wakeup.WaitAsync(TimeSpan.FromSeconds(10), CancellationToken.None);
+
+        // A package commit alone wakes at once.
+        var clock = Stopwatch.StartNew();
+        wakeup.Pulse(packages: true);
+        await wakeup.WaitAsync(TimeSpan.FromSeconds(10), CancellationToken.None);
+        Assert.True(clock.Elapsed < TimeSpan.FromMilliseconds(2_500), $"a package commit while busy woke the daemon after {clock.Elapsed.TotalMilliseconds:0} ms");
+
+        // One arriving during a busy wait cuts it short (a burst large enough to count as busy on a slow machine too).
+        for (var i = 0; i < 1_000; i++) wakeup.Pulse();
+        await wakeup.WaitAsync(TimeSpan.FromSeconds(10), CancellationToken.None);
+        Assert.True(wakeup.CommitRate >= 100, $"{wakeup.CommitRate:0} commits/s counted for a burst of 1,000");
+        clock.Restart();
+        wakeup.Pulse();
+        var woken = wakeup.WaitAsync(TimeSpan.FromSeconds(10), CancellationToken.None);
+        await Task.Delay(50);
+        Assert.False(woken.IsCompleted, "a download commit while busy woke the daemon within 50 ms");
+        wakeup.Pulse(packages: true);
+        await woken;
+        Assert.True(clock.Elapsed < TimeSpan.FromMilliseconds(2_500), $"a package commit during a busy wait woke the daemon after {clock.Elapsed.TotalMilliseconds:0} ms");
+    }
+
+    [Fact]
+    public async Task package_commits_at_the_busy_rate_themselves_are_spaced_by_the_busy_interval()
+    {
+        using var wakeup = Busy(TimeSpan.FromMilliseconds(400));
+        await wakeup.WaitAsync(TimeSpan.FromSeconds(10), CancellationToken.None);
+        for (var i = 0; i < 1_000; i++) wakeup.Pulse(packages: true); // a publish load
+        await wakeup.WaitAsync(TimeSpan.FromSeconds(10), CancellationToken.None);
+        Assert.True(wakeup.PackageCommitRate >= 100, $"{wakeup.PackageCommitRate:0} package commits/s counted for a burst of 1,000");
+
+        var clock = Stopwatch.StartNew();
+        wakeup.Pulse(packages: true);
+        await wakeup.WaitAsync(TimeSpan.FromSeconds(10), CancellationToken.None);
+        Assert.True(clock.Elapsed >= TimeSpan.FromMilliseconds(350), $"a publish load's commit woke the daemon after {clock.Elapsed.TotalMilliseconds:0} ms");
+    }
+
+    [Fact]
+    public async Task another_instances_publish_is_told_as_a_package_commit()
+    {
+        using var other = new AppendWakeup(fixture.Host.Services, fixture.Schema, NullLogger<AppendWakeup>.Instance)
+        {
+            MinimumInterval = TimeSpan.Zero,
+            BusyInterval = TimeSpan.FromSeconds(5),
+            BusyCommitRate = 100,
+        };
+        await other.WaitAsync(TimeSpan.FromSeconds(10), CancellationToken.None); // the listener's first wake
+        for (var i = 0; i < 1_000; i++) other.Pulse();
+        await other.WaitAsync(TimeSpan.FromSeconds(10), CancellationToken.None); // busy now
+        Assert.True(other.CommitRate >= 100, $"{other.CommitRate:0} commits/s counted for a burst of 1,000");
+
+        var clock = Stopwatch.StartNew();
+        var woken = other.WaitAsync(TimeSpan.FromSeconds(20), CancellationToken.None);
+        await fixture.Host.PublishedPackage();
+        await woken;
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(4), $"woken after {clock.Elapsed.TotalMilliseconds:0} ms: the busy interval, not the publish");
+    }
+
+    private AppendWakeup Busy(TimeSpan interval) =>
+        new(fixture.Host.Services, "wakeup_" + Guid.NewGuid().ToString("n")[..8], NullLogger<AppendWakeup>.Instance)
+        {
+            MinimumInterval = TimeSpan.Zero,
+            BusyInterval = interval,
+            BusyCommitRate = 100,
+        };
 }
