@@ -16,7 +16,7 @@ namespace Marketplace.Functions.Infrastructure;
 /// <para>
 /// Wakes are spaced out while commits come fast (<see cref="BusyInterval"/>), except for a commit of package events
 /// (a publish, a yank, an owner change): what a person waits to see in search. Under a download load a publish then
-/// wakes the daemon after <see cref="MinimumInterval"/> instead of waiting out the busy interval that the downloads'
+/// wakes the daemon after <see cref="PackageInterval"/> instead of waiting out the busy interval that the downloads'
 /// commits set; only package commits coming at <see cref="BusyCommitRate"/> themselves (a publish load) keep it.
 /// </para>
 /// </summary>
@@ -104,6 +104,12 @@ public sealed class AppendWakeup(IServiceProvider services, string schema, ILogg
     /// <summary>The shortest time over which commits are counted into a rate (wakes closer together count as this far apart).</summary>
     private static readonly TimeSpan ShortestCycle = TimeSpan.FromMilliseconds(50);
 
+    /// <summary>
+    /// The time between two wakes when a commit of package events waits while the daemon is busy with other commits
+    /// (between <see cref="MinimumInterval"/> and <see cref="BusyInterval"/>): each such wake is a round for every shard.
+    /// </summary>
+    public TimeSpan PackageInterval { get; init; } = TimeSpan.FromMilliseconds(100);
+
     /// <summary>Commits a second (between the last two wakes) from which <see cref="BusyInterval"/> applies.</summary>
     public double BusyCommitRate { get; init; } = 150;
 
@@ -122,9 +128,9 @@ public sealed class AppendWakeup(IServiceProvider services, string schema, ILogg
 
     /// <summary>The time to leave between the last wake and the next one, given what is waiting.</summary>
     private TimeSpan Interval() =>
-        CommitRate < BusyCommitRate || (Volatile.Read(ref _packagesWaiting) && PackageCommitRate < BusyCommitRate)
-            ? MinimumInterval
-            : BusyInterval;
+        CommitRate < BusyCommitRate ? MinimumInterval
+        : Volatile.Read(ref _packagesWaiting) && PackageCommitRate < BusyCommitRate ? PackageInterval
+        : BusyInterval;
 
     public async Task WaitAsync(TimeSpan timeout, CancellationToken token)
     {

@@ -27,6 +27,7 @@ public static class EventStore
             MinimumInterval = configuration.GetValue("Marten:WakeupInterval", TimeSpan.FromMilliseconds(50)),
             BusyInterval = configuration.GetValue("Marten:BusyWakeupInterval", TimeSpan.FromMilliseconds(200)),
             BusyCommitRate = configuration.GetValue("Marten:BusyCommitRate", 150.0),
+            PackageInterval = configuration.GetValue("Marten:PackageWakeupInterval", TimeSpan.FromMilliseconds(100)),
             NotifiesOthers = settings.Daemon != DaemonMode.Solo,
         });
         var marten = services.AddMarten(sp =>
