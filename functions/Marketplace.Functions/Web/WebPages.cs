@@ -25,30 +25,8 @@ public static class WebPages
 
     public static WebApplication MapWebPages(this WebApplication app)
     {
-        app.Use(async (context, next) =>
-        {
-            if (!IsApi(context.Request.Path))
-            {
-                // How long the server spent on the page (read models, rendering) until the answer starts: what the
-                // benchmark's pages phase reports, apart from the network and the client.
-                var started = System.Diagnostics.Stopwatch.GetTimestamp();
-                context.Response.OnStarting(() =>
-                {
-                    context.Response.Headers["Server-Timing"] = string.Create(System.Globalization.CultureInfo.InvariantCulture,
-                        $"page;dur={System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds:0.###}");
-                    return Task.CompletedTask;
-                });
-            }
-            await next(context);
-            if (context.Response.StatusCode == StatusCodes.Status404NotFound && !context.Response.HasStarted
-                && context.Response.ContentLength is null && context.Response.ContentType is null
-                && (HttpMethods.IsGet(context.Request.Method) || HttpMethods.IsHead(context.Request.Method))
-                && WantsHtml(context.Request) && !IsApi(context.Request.Path))
-            {
-                await Layout.NotFound(context.RequestServices.GetRequiredService<WebAssets>(),
-                    "There is no page at this address.").ExecuteAsync(context);
-            }
-        });
+        // API requests pass straight through (no state machine, no callback): this wraps pages only.
+        app.Use((context, next) => IsApi(context.Request.Path) ? next(context) : Page(context, next));
 
         app.MapGet("/assets/{file}", (string file, WebAssets assets, HttpContext http) =>
         {
@@ -70,6 +48,28 @@ public static class WebPages
 
     private static bool WantsHtml(HttpRequest request) =>
         request.Headers.Accept.Any(a => a is not null && a.Contains("text/html", StringComparison.OrdinalIgnoreCase));
+
+    private static async Task Page(HttpContext context, RequestDelegate next)
+    {
+        // How long the server spent on the page (read models, rendering) until the answer starts: what the
+        // benchmark's pages phase reports, apart from the network and the client.
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        context.Response.OnStarting(() =>
+        {
+            context.Response.Headers["Server-Timing"] = string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"page;dur={System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds:0.###}");
+            return Task.CompletedTask;
+        });
+        await next(context);
+        if (context.Response.StatusCode == StatusCodes.Status404NotFound && !context.Response.HasStarted
+            && context.Response.ContentLength is null && context.Response.ContentType is null
+            && (HttpMethods.IsGet(context.Request.Method) || HttpMethods.IsHead(context.Request.Method))
+            && WantsHtml(context.Request))
+        {
+            await Layout.NotFound(context.RequestServices.GetRequiredService<WebAssets>(),
+                "There is no page at this address.").ExecuteAsync(context);
+        }
+    }
 
     private static bool IsApi(PathString path) =>
         ApiPrefixes.Any(p => path.StartsWithSegments(p, StringComparison.OrdinalIgnoreCase));
