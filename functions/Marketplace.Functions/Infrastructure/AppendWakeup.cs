@@ -25,7 +25,7 @@ public sealed class AppendWakeup(IServiceProvider services, string schema, ILogg
 {
     // Never disposed: without its wait handle a SemaphoreSlim holds nothing, and a late commit may still pulse it.
     private readonly SemaphoreSlim _signal = new(0, 1);
-    // Released by a package commit while a busy wait is on: it cuts the wait to the minimum interval.
+    // Released by a package commit while a busy wait is on: it cuts the wait to the package interval.
     private readonly SemaphoreSlim _urgent = new(0, 1);
     private readonly CancellationTokenSource _stop = new();
     private readonly Lock _gate = new();
