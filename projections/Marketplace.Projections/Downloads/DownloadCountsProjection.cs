@@ -37,7 +37,7 @@ public sealed class DownloadCountsProjection : EventProjection, IJasperFxProject
     public static string TotalsTableIn(string schema) => $"{schema}.{TotalsTableName}";
 
     /// <summary>The totals table's definition (name, downloads) with its most-downloaded-first index.</summary>
-    public static Table DefineTotals(string schema)
+    private static Table DefineTotals(string schema)
     {
         var totals = new Table(new PostgresqlObjectName(schema, TotalsTableName, SchemaUtils.IdentifierUsage.General));
         totals.AddColumn<string>("name").AsPrimaryKey();
@@ -101,8 +101,11 @@ public sealed class DownloadCountsProjection : EventProjection, IJasperFxProject
             if (e.Data is PackagePublished p) totals.TryAdd(p.Name, 0);
             else if (e.Data is Downloaded d) totals[d.Name] = totals.GetValueOrDefault(d.Name) + 1;
         }
+        // A publish's zero row writes nothing where the row exists (a new version of a known package).
+        MultiRowInsert.Queue(operations, $"{TotalsTable} (name, downloads)", "(?, 0)",
+            totals.Where(t => t.Value == 0).Select(t => new object?[] { t.Key }), "on conflict (name) do nothing");
         MultiRowInsert.Queue(operations, $"{TotalsTable} (name, downloads)", "(?, ?)",
-            totals.Select(t => new object?[] { t.Key, t.Value }),
+            totals.Where(t => t.Value > 0).Select(t => new object?[] { t.Key, t.Value }),
             $"on conflict (name) do update set downloads = {TotalsTable}.downloads + excluded.downloads");
         // The embedded search indexes rank by these totals: wake them when the batch commits, as search's own batches do.
         if (totals.Count > 0) operations.QueueSqlCommand("select pg_notify(?, '')", Channel);
