@@ -47,10 +47,11 @@ public sealed class AppendWakeup(IServiceProvider services, string schema, ILogg
 
     public override Task AfterCommitAsync(IDocumentSession session, IChangeSet commit, CancellationToken token)
     {
-        if (commit.GetStreams().Any())
+        var streams = commit.GetStreams().ToList();
+        if (streams.Count > 0)
         {
             // A download commit's one stream holds only downloads; a package stream's events are package events.
-            var packages = commit.GetStreams().Any(s => s.Events.Count > 0 && s.Events[0].Data is Marketplace.Packages.IPackageEvent);
+            var packages = streams.Any(s => s.Events.Count > 0 && s.Events[0].Data is Marketplace.Packages.IPackageEvent);
             Pulse(packages);
             if (NotifiesOthers) NotifyOthers(packages);
         }
@@ -67,7 +68,6 @@ public sealed class AppendWakeup(IServiceProvider services, string schema, ILogg
         if (packages)
         {
             Interlocked.Increment(ref _packageCommits);
-            Volatile.Write(ref _packagesWaiting, true);
             Release(_urgent);
         }
         Release(_signal);
@@ -115,8 +115,8 @@ public sealed class AppendWakeup(IServiceProvider services, string schema, ILogg
 
     private long _lastWake;
     private long _commits;
+    // Package commits since the last wake: one or more is a package commit waiting.
     private long _packageCommits;
-    private bool _packagesWaiting;
     private double _rate;
     private double _packageRate;
 
@@ -129,7 +129,7 @@ public sealed class AppendWakeup(IServiceProvider services, string schema, ILogg
     /// <summary>The time to leave between the last wake and the next one, given what is waiting.</summary>
     private TimeSpan Interval() =>
         CommitRate < BusyCommitRate ? MinimumInterval
-        : Volatile.Read(ref _packagesWaiting) && PackageCommitRate < BusyCommitRate ? PackageInterval
+        : Interlocked.Read(ref _packageCommits) > 0 && PackageCommitRate < BusyCommitRate ? PackageInterval
         : BusyInterval;
 
     public async Task WaitAsync(TimeSpan timeout, CancellationToken token)
@@ -149,8 +149,7 @@ public sealed class AppendWakeup(IServiceProvider services, string schema, ILogg
         var cycle = last == 0 ? 0 : Math.Max(System.Diagnostics.Stopwatch.GetElapsedTime(last, now).TotalSeconds, ShortestCycle.TotalSeconds);
         var commits = Interlocked.Exchange(ref _commits, 0);
         var packageCommits = Interlocked.Exchange(ref _packageCommits, 0);
-        Volatile.Write(ref _packagesWaiting, false);
-        // What the wake takes needs no hurry any more; a package commit after this line sets both again.
+        // What the wake takes needs no hurry any more; a package commit after the exchange counts and releases again.
         if (_urgent.CurrentCount > 0) await _urgent.WaitAsync(0, token);
         Volatile.Write(ref _rate, cycle > 0 ? commits / cycle : 0);
         Volatile.Write(ref _packageRate, cycle > 0 ? packageCommits / cycle : 0);

@@ -65,50 +65,23 @@ public static class StartupTimeline
     }
 }
 
-/// <summary>
-/// Times the first answer of every endpoint (the cold request each route pays once per instance). On every later
-/// request it costs a lookup by the endpoint's reference, with no state machine when the request completed synchronously
-/// (a cached read): it wraps every request, so it must cost next to nothing.
-/// </summary>
+/// <summary>Times the first answer of every endpoint (the cold request each route pays once per instance).</summary>
 internal sealed class StartupTimelineFilter : IStartupFilter
 {
-    // Weak keys: an endpoint (and the host behind it) is not kept alive for this table's sake.
-    private static readonly ConditionalWeakTable<object, object> Answered = new();
+    private static readonly ConcurrentDictionary<string, bool> Answered = new();
 
     public Action<IApplicationBuilder> Configure(Action<IApplicationBuilder> next) => app =>
     {
         StartupTimeline.AttachLogger(app.ApplicationServices.GetRequiredService<ILoggerFactory>().CreateLogger(StartupTimeline.Category));
         app.ApplicationServices.GetRequiredService<IHostApplicationLifetime>().ApplicationStarted.Register(() => StartupTimeline.Mark("listening"));
-        app.Use((context, nextMiddleware) =>
+        app.Use(async (context, nextMiddleware) =>
         {
-            if (!Volatile.Read(ref _requested))
-            {
-                Volatile.Write(ref _requested, true);
-                StartupTimeline.Mark("first request");
-            }
-            var answering = nextMiddleware(context);
-            if (!answering.IsCompletedSuccessfully) return AnsweredAsync(answering, context);
-            Answer(context);
-            return Task.CompletedTask;
+            StartupTimeline.Mark("first request");
+            await nextMiddleware(context);
+            var endpoint = context.GetEndpoint()?.DisplayName ?? "no endpoint";
+            if (Answered.TryAdd(endpoint, true))
+                StartupTimeline.Mark($"first answer of {endpoint} ({context.Response.StatusCode})");
         });
         next(app);
     };
-
-    private static bool _requested;
-
-    private static async Task AnsweredAsync(Task answering, HttpContext context)
-    {
-        await answering;
-        Answer(context);
-    }
-
-    private static void Answer(HttpContext context)
-    {
-        // Keyed by the endpoint itself (by reference: no hashing of its name); NoEndpoint for an unmatched request.
-        var endpoint = context.GetEndpoint();
-        if (Answered.TryGetValue(endpoint ?? NoEndpoint, out _) || !Answered.TryAdd(endpoint ?? NoEndpoint, NoEndpoint)) return;
-        StartupTimeline.Mark($"first answer of {endpoint?.DisplayName ?? "no endpoint"} ({context.Response.StatusCode})");
-    }
-
-    private static readonly object NoEndpoint = new();
 }

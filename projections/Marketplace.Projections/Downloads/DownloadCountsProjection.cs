@@ -94,20 +94,14 @@ public sealed class DownloadCountsProjection : EventProjection, IJasperFxProject
         MultiRowInsert.Queue(operations, $"{Table} (name, version, day, count)", "(?, ?, ?, ?)",
             counts.Select(c => new object?[] { c.Key.Name, c.Key.VersionKey, c.Key.Day, c.Count }),
             $"on conflict (name, version, day) do update set count = {Table}.count + excluded.count");
-        // A package's row from its first publish (0), then its downloads added: one upsert per package of the batch.
-        var totals = new Dictionary<string, long>(StringComparer.Ordinal);
-        foreach (var e in events)
-        {
-            if (e.Data is PackagePublished p) totals.TryAdd(p.Name, 0);
-            else if (e.Data is Downloaded d) totals[d.Name] = totals.GetValueOrDefault(d.Name) + 1;
-        }
-        // A publish's zero row writes nothing where the row exists (a new version of a known package).
+        // A package's totals row from its first publish (0; nothing written where it exists), then its downloads added.
+        var published = events.Select(e => e.Data).OfType<PackagePublished>().Select(p => p.Name).Distinct(StringComparer.Ordinal).ToList();
         MultiRowInsert.Queue(operations, $"{TotalsTable} (name, downloads)", "(?, 0)",
-            totals.Where(t => t.Value == 0).Select(t => new object?[] { t.Key }), "on conflict (name) do nothing");
+            published.Select(name => new object?[] { name }), "on conflict (name) do nothing");
         MultiRowInsert.Queue(operations, $"{TotalsTable} (name, downloads)", "(?, ?)",
-            totals.Where(t => t.Value > 0).Select(t => new object?[] { t.Key, t.Value }),
+            counts.GroupBy(c => c.Key.Name, StringComparer.Ordinal).Select(g => new object?[] { g.Key, g.Sum(c => c.Count) }),
             $"on conflict (name) do update set downloads = {TotalsTable}.downloads + excluded.downloads");
         // The embedded search indexes rank by these totals: wake them when the batch commits, as search's own batches do.
-        if (totals.Count > 0) operations.QueueSqlCommand("select pg_notify(?, '')", Channel);
+        if (published.Count > 0 || counts.Count > 0) operations.QueueSqlCommand("select pg_notify(?, '')", Channel);
     }
 }
