@@ -50,8 +50,7 @@ internal sealed partial class Benchmark
                 }
                 var port = options.Port + 1;
                 ServiceHost.EnsurePortFree(port);
-                var blobs = Path.Combine(tempDir, "baseline-blobs");
-                Directory.CreateDirectory(blobs);
+                var blobs = BlobRoots.For("baseline", _out);
                 // The same settings as ours (registry key, search adapter, read cache): only where it keeps its data differs.
                 baselineHost = ServiceHost.Start(dir, port, new Dictionary<string, string>(_environment)
                 {

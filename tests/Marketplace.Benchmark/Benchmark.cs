@@ -33,8 +33,8 @@ internal sealed partial class Benchmark(BenchOptions options, IReadOnlyList<stri
         var clock = Stopwatch.StartNew();
         var repo = ServiceHost.FindRepoRoot();
         var tempDir = Path.Combine(Path.GetTempPath(), $"marketplace-bench-{_runId}");
-        var blobRoot = Path.Combine(tempDir, "blobs");
-        Directory.CreateDirectory(blobRoot);
+        Directory.CreateDirectory(tempDir);
+        var blobRoot = BlobRoots.For("ours", _out);
         var logPath = Path.Combine(tempDir, "service.log");
         _base = new Uri($"http://127.0.0.1:{options.Port}");
 
@@ -42,7 +42,7 @@ internal sealed partial class Benchmark(BenchOptions options, IReadOnlyList<stri
         foreach (var line in Report.Machine()) _out.WriteLine("  " + line);
         _out.WriteLine($"  load avg:    {Report.LoadAverage()} (at start)");
         _out.WriteLine($"  repository:  {repo}");
-        _out.WriteLine($"  run:         {_runId}: schema {Schema}{(options.ReuseSchema is null ? "" : " (reused, kept)")} in database {Database.Name}, blobs in {blobRoot}");
+        _out.WriteLine($"  run:         {_runId}: schema {Schema}{(options.ReuseSchema is null ? "" : " (reused, kept)")} in database {Database.Name}, blobs in {blobRoot} (kept for the next run)");
         _out.WriteLine($"  options:     {options.Explicit()}");
         _out.WriteLine();
 
@@ -129,13 +129,6 @@ internal sealed partial class Benchmark(BenchOptions options, IReadOnlyList<stri
         PrintSummary();
         PrintServiceLog(logPath);
 
-        try
-        {
-            Directory.Delete(blobRoot, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
         if (exit == ExitOk && !options.KeepSchema && options.ReuseSchema is null)
         {
             try
