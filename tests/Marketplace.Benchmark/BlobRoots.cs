@@ -3,9 +3,9 @@ namespace Marketplace.Benchmark;
 /// <summary>
 /// Where each side of a run keeps its blobs: one folder per side, kept from run to run instead of deleted at the end.
 /// This machine's root filesystem is ext4 without a journal, and there every file created scans past the free inodes
-/// of its block group deleted in the last few seconds (minutes, while their inode table is unwritten): right after a
-/// run deleted its 20,000–60,000 blobs, creating a file cost up to 430 µs of kernel CPU against 26 µs (a Python loop
-/// of 5,000 creates), and a publish run profiled then spent 9% of the machine's samples in
+/// of its block group deleted in the last minute (five, while their inode table is unwritten): right after deleting
+/// 20,000 files, a Python loop creating 5,000 more took 430 µs a file against 26–32 µs otherwise, and a publish run
+/// started a minute after the previous run deleted its blobs spent 9% of the machine's samples in
 /// <c>__ext4_new_inode → find_inode_bit → recently_deleted</c>, paid by whichever side's folder the allocator put
 /// in the freed groups. Blobs are content-addressed and random per run, so the ones left over are never read again.
 /// </summary>

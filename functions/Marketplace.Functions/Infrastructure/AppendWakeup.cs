@@ -47,11 +47,15 @@ public sealed class AppendWakeup(IServiceProvider services, string schema, ILogg
 
     public override Task AfterCommitAsync(IDocumentSession session, IChangeSet commit, CancellationToken token)
     {
-        var streams = commit.GetStreams().ToList();
-        if (streams.Count > 0)
+        bool appended = false, packages = false;
+        foreach (var stream in commit.GetStreams())
         {
+            appended = true;
             // A download commit's one stream holds only downloads; a package stream's events are package events.
-            var packages = streams.Any(s => s.Events.Count > 0 && s.Events[0].Data is Marketplace.Packages.IPackageEvent);
+            packages |= stream.Events.Count > 0 && stream.Events[0].Data is Marketplace.Packages.IPackageEvent;
+        }
+        if (appended)
+        {
             Pulse(packages);
             if (NotifiesOthers) NotifyOthers(packages);
         }

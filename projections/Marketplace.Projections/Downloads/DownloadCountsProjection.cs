@@ -46,6 +46,14 @@ public sealed class DownloadCountsProjection : EventProjection, IJasperFxProject
         return totals;
     }
 
+    /// <summary>
+    /// Queues a zero totals row for each of <paramref name="names"/> that has none (a row that exists is left as it is):
+    /// what this projection writes for a publish, and what search writes for each package it shows.
+    /// </summary>
+    public static void QueueTotalsRows(IDocumentOperations operations, string totalsTable, IEnumerable<string> names) =>
+        MultiRowInsert.Queue(operations, $"{totalsTable} (name, downloads)", "(?, 0)", names.Select(name => new object?[] { name }),
+            "on conflict (name) do nothing");
+
     public DownloadCountsProjection(string schema)
     {
         Name = ProjectionName;
@@ -96,8 +104,7 @@ public sealed class DownloadCountsProjection : EventProjection, IJasperFxProject
             $"on conflict (name, version, day) do update set count = {Table}.count + excluded.count");
         // A package's totals row from its first publish (0; nothing written where it exists), then its downloads added.
         var published = events.Select(e => e.Data).OfType<PackagePublished>().Select(p => p.Name).Distinct(StringComparer.Ordinal).ToList();
-        MultiRowInsert.Queue(operations, $"{TotalsTable} (name, downloads)", "(?, 0)",
-            published.Select(name => new object?[] { name }), "on conflict (name) do nothing");
+        QueueTotalsRows(operations, TotalsTable, published);
         MultiRowInsert.Queue(operations, $"{TotalsTable} (name, downloads)", "(?, ?)",
             counts.GroupBy(c => c.Key.Name, StringComparer.Ordinal).Select(g => new object?[] { g.Key, g.Sum(c => c.Count) }),
             $"on conflict (name) do update set downloads = {TotalsTable}.downloads + excluded.downloads");

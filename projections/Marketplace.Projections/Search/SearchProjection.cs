@@ -146,8 +146,7 @@ public sealed class SearchProjection : EventProjection, IJasperFxProjection<IDoc
             }
             AddToFacets(operations, deltas.Where(d => d.Value != 0).ToList());
             // Searches join on the totals: a package shown here has its row even before the counters reach its publish.
-            MultiRowInsert.Queue(operations, $"{DownloadsTable} (name, downloads)", "(?, 0)", dirty.Select(n => new object?[] { n }),
-                "on conflict (name) do nothing");
+            DownloadCountsProjection.QueueTotalsRows(operations, DownloadsTable, dirty);
         }
 
         // Delivered when the batch and its progression commit, never before.
